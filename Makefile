@@ -1,0 +1,49 @@
+# abx: PGXS build of the extension, plus the project's entry points (make demo, make test).
+EXTENSION   = abx
+EXTVERSION  = 0.1.0
+MODULE_big  = abx
+DATA        = $(wildcard src/sql/abx--*.sql)
+
+CORE_SRCS   = $(wildcard src/core/*.cpp src/core/stats/*.cpp)
+PG_SRCS     = $(wildcard src/pg/*.cpp worker/*.cpp)
+OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+
+REGRESS      = $(basename $(notdir $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --outputdir=build/regress --load-extension=abx
+ISOLATION      = $(basename $(notdir $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --inputdir=. --outputdir=build/isolation --load-extension=abx
+
+PG_CONFIG  ?= pg_config
+PG_CPPFLAGS = -Iinclude
+PG_CXXFLAGS = -std=c++20 -Wextra -Wno-missing-field-initializers -Wno-unused-parameter -Wno-register -fPIC
+SHLIB_LINK  = -lstdc++ -lcrypto
+# abx is C++: no LLVM bitcode for JIT inlining (PGXS would compile it with clang as C).
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Header dependencies: without them a changed header leaves stale objects with another layout.
+override CPPFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)
+
+# The core is compiled as the core, even inside abx.so.
+src/core/%.o src/core/stats/%.o: override CPPFLAGS += -DABX_CORE_BUILD
+
+.PHONY: deps core unit demo demo-stop test bench format
+deps:
+	@bash scripts/deps.sh
+core:
+	cmake -S . -B build/core -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/core -j$$(nproc)
+demo:
+	@bash scripts/demo.sh
+demo-stop:
+	@bash scripts/cluster.sh stop demo
+test:
+	@bash scripts/test.sh
+bench:
+	@bash bench/run.sh
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

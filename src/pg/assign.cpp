@@ -1,0 +1,180 @@
+// SQL API for assignment: abx.assign (sticky, deterministic) and abx.assignment (read-only lookup).
+#include "store.hpp"
+
+#include "abx/hashing.hpp"
+#include "abx/targeting.hpp"
+
+namespace abx::pg {
+namespace {
+
+// One round trip answers a returning subject: the experiment (org-specific first, then global),
+// the organization scope, and the stored assignment with its variant.
+const char* const kLookupSql = R"SQL(
+SELECT e.id, e.status, e.salt, e.coverage, e.targeting,
+       coalesce(o.id, 0) AS organization_scope,
+       (o.id IS NULL AND $3::text IS NOT NULL) AS unknown_organization,
+       v.key, v.config, a.assigned_at
+  FROM (SELECT 1) AS one
+  LEFT JOIN abx.organizations o ON o.key = $3
+  JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
+  LEFT JOIN abx.assignments a
+         ON a.experiment_id = e.id AND a.organization_id = coalesce(o.id, 0) AND a.subject = $2
+  LEFT JOIN abx.variants v ON v.id = a.variant_id
+ ORDER BY e.organization_id NULLS LAST
+ LIMIT 1)SQL";
+Statement lookup(kLookupSql, {TEXTOID, TEXTOID, TEXTOID});
+
+Statement variants_of(
+    "SELECT id, weight, key, config FROM abx.variants WHERE experiment_id = $1 ORDER BY position",
+    {INT8OID});
+
+Statement insert_assignment(R"SQL(
+INSERT INTO abx.assignments (experiment_id, organization_id, subject, variant_id, assigned_at, context)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING)SQL",
+                            {INT8OID, INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID, JSONBOID});
+
+enum Col { kId = 1, kStatus, kSalt, kCoverage, kTargeting, kOrgScope, kUnknownOrg, kVariant,
+           kConfig, kAssignedAt };
+
+struct Lookup {
+    bool found = false;
+    std::int64_t experiment_id = 0;
+    Status status = Status::Draft;
+    std::int64_t organization_scope = 0;
+    std::optional<Datum> variant;  // in the caller's context
+    std::optional<Datum> config;
+    std::optional<Datum> assigned_at;
+};
+
+Lookup run_lookup(const std::string& experiment, const std::string& subject,
+                  const std::optional<std::string>& org, bool read_only) {
+    Args args(3);
+    args.set(0, text_datum(experiment)).set(1, text_datum(subject));
+    if (org)
+        args.set(2, text_datum(*org));
+    else
+        args.null(2);
+    Lookup l;
+    if (lookup.run(args.values(), args.nulls(), read_only, 1) == 0) {
+        resolve_organization(org);  // names an unknown organization first
+        experiment_not_found(experiment, org);
+    }
+    if (*col_bool(0, kUnknownOrg)) resolve_organization(org);
+    l.found = true;
+    l.experiment_id = *col_int64(0, kId);
+    l.status = parse_status(*col_text(0, kStatus));
+    l.organization_scope = *col_int64(0, kOrgScope);
+    l.variant = col_datum_out(0, kVariant);
+    l.config = col_datum_out(0, kConfig);
+    if (l.variant) {
+        bool is_null = false;
+        Datum ts = pg_call([&] {
+            return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, kAssignedAt,
+                                 &is_null);
+        });
+        l.assigned_at = ts;  // timestamptz is pass-by-value
+    }
+    return l;
+}
+
+void check_subject(const std::string& subject) {
+    if (subject.empty()) invalid_field("subject", "must not be empty");
+    if (subject.size() > 256) invalid_field("subject", "must be at most 256 bytes");
+}
+
+Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
+                    std::optional<Datum> config, bool is_new, const std::string& reason) {
+    Datum values[4] = {variant.value_or(0), config.value_or(0), BoolGetDatum(is_new),
+                       text_datum(reason)};
+    bool nulls[4] = {!variant, !config, false, false};
+    return make_record(fcinfo, values, nulls);
+}
+
+}  // namespace
+}  // namespace abx::pg
+
+using namespace abx;
+using namespace abx::pg;
+
+ABX_SQL_FUNCTION(abx_assign) {
+    std::string experiment = arg_text(fcinfo, 0, "experiment");
+    std::string subject = arg_text(fcinfo, 1, "subject");
+    check_subject(subject);
+    std::optional<std::string> org = arg_text_opt(fcinfo, 3);
+
+    spi_connect();
+    Lookup found = run_lookup(experiment, subject, org, false);
+    if (found.variant) {
+        spi_finish();
+        return assign_result(fcinfo, found.variant, found.config, false, "existing");
+    }
+    if (!accepts_new_assignments(found.status)) {
+        spi_finish();
+        return assign_result(fcinfo, std::nullopt, std::nullopt, false,
+                             "experiment_" + std::string(to_string(found.status)));
+    }
+
+    // Targeting and coverage: both decided before anything is written.
+    std::optional<std::string> targeting_text = col_jsonb_text(0, kTargeting);
+    std::string salt = *col_text(0, kSalt);
+    double coverage = *col_float8(0, kCoverage);
+    std::string context_text = arg_jsonb_text(fcinfo, 2);
+    nlohmann::json context = nlohmann::json::parse(context_text);
+    if (!context.is_null() && !context.is_object())
+        invalid_field("context", "must be a JSON object");
+    if (targeting_text && *targeting_text != "{}") {
+        Targeting rules = Targeting::compile(nlohmann::json::parse(*targeting_text));
+        MatchResult match = rules.match(context.is_null() ? nlohmann::json::object() : context);
+        if (!match.matched) {
+            spi_finish();
+            return assign_result(fcinfo, std::nullopt, std::nullopt, false,
+                                 "not_targeted: " + match.reason);
+        }
+    }
+
+    Args vargs(1);
+    vargs.set(0, Int64GetDatum(found.experiment_id));
+    std::uint64_t n = variants_of.run(vargs.values(), vargs.nulls(), false);
+    std::vector<double> weights(n);
+    for (std::uint64_t i = 0; i < n; ++i) weights[i] = *col_float8(i, 2);
+    HashDecision decision = decide(salt, subject, coverage, weights);
+    if (!decision.covered) {
+        spi_finish();
+        return assign_result(fcinfo, std::nullopt, std::nullopt, false, "not_in_coverage");
+    }
+    std::int64_t variant_id = *col_int64(decision.variant, 1);
+    std::optional<Datum> variant = col_datum_out(decision.variant, 3);
+    std::optional<Datum> config = col_datum_out(decision.variant, 4);
+
+    Args ins(6);
+    ins.set(0, Int64GetDatum(found.experiment_id))
+        .set(1, Int64GetDatum(found.organization_scope))
+        .set(2, text_datum(subject))
+        .set(3, Int32GetDatum((int)variant_id))
+        .set(4, TimestampTzGetDatum(abx_now()));
+    if (context.is_null() || context.empty())
+        ins.null(5);
+    else
+        ins.set(5, jsonb_datum_from_text(context_text));
+    if (insert_assignment.run(ins.values(), ins.nulls(), false) == 1) {
+        spi_finish();
+        return assign_result(fcinfo, variant, config, true, "assigned");
+    }
+    // Another transaction assigned this subject first and has committed: return its choice.
+    Lookup winner = run_lookup(experiment, subject, org, false);
+    spi_finish();
+    return assign_result(fcinfo, winner.variant, winner.config, false, "existing");
+}
+
+ABX_SQL_FUNCTION(abx_get_assignment) {
+    std::string experiment = arg_text(fcinfo, 0, "experiment");
+    std::string subject = arg_text(fcinfo, 1, "subject");
+    std::optional<std::string> org = arg_text_opt(fcinfo, 2);
+    spi_connect();
+    Lookup found = run_lookup(experiment, subject, org, true);
+    spi_finish();
+    Datum values[3] = {found.variant.value_or(0), found.config.value_or(0),
+                       found.assigned_at.value_or(0)};
+    bool nulls[3] = {!found.variant, !found.config, !found.assigned_at};
+    return make_record(fcinfo, values, nulls);
+}

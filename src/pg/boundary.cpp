@@ -1,0 +1,77 @@
+// The error boundary between C++ exceptions and PostgreSQL's ereport/longjmp (ARCHITECTURE.md).
+#include "pg.hpp"
+
+#include <cstring>
+#include <new>
+
+namespace abx::pg {
+namespace {
+
+// Texts of an abx::Error are copied here inside the catch block: fixed buffers, so nothing can
+// fail (or longjmp) while the exception is still alive. A backend runs one function at a time.
+struct PendingError {
+    char sqlstate[6];
+    char message[2048];
+    char detail[2048];
+    char hint[1024];
+};
+PendingError pending;
+
+void copy_text(char* dest, std::size_t size, const char* src) {
+    std::size_t n = std::strlen(src);
+    if (n >= size) n = size - 1;
+    std::memcpy(dest, src, n);
+    dest[n] = '\0';
+}
+
+void stash(const char* sqlstate, const char* message, const char* detail, const char* hint) {
+    copy_text(pending.sqlstate, sizeof pending.sqlstate,
+              std::strlen(sqlstate) == 5 ? sqlstate : "XX000");
+    copy_text(pending.message, sizeof pending.message, message);
+    copy_text(pending.detail, sizeof pending.detail, detail);
+    copy_text(pending.hint, sizeof pending.hint, hint);
+}
+
+[[noreturn]] void raise_pending() {
+    const char* s = pending.sqlstate;
+    int code = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+    ereport(ERROR, (errcode(code), errmsg("%s", pending.message),
+                    pending.detail[0] ? errdetail("%s", pending.detail) : 0,
+                    pending.hint[0] ? errhint("%s", pending.hint) : 0));
+    pg_unreachable();
+}
+
+}  // namespace
+
+Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
+    enum class Failure { None, Abx, Postgres } failure = Failure::None;
+    ErrorData* postgres_error = nullptr;
+    Datum result = 0;
+    try {
+        result = impl(fcinfo);
+    } catch (const PgError& e) {
+        postgres_error = e.data;
+        failure = Failure::Postgres;
+    } catch (const abx::Error& e) {
+        stash(e.sqlstate.c_str(), e.what(), e.detail.c_str(), e.hint.c_str());
+        failure = Failure::Abx;
+    } catch (const std::bad_alloc&) {
+        stash(sqlstate::kOutOfMemory, "out of memory in abx", "", "");
+        failure = Failure::Abx;
+    } catch (const nlohmann::json::exception& e) {
+        stash(sqlstate::kInvalidTextRepresentation, e.what(), "", "");
+        failure = Failure::Abx;
+    } catch (const std::exception& e) {
+        stash(sqlstate::kInternalError, e.what(), "", "");
+        failure = Failure::Abx;
+    } catch (...) {
+        stash(sqlstate::kInternalError, "unknown C++ exception in abx", "", "");
+        failure = Failure::Abx;
+    }
+    // Every C++ frame below us is gone now; raising is safe.
+    if (failure == Failure::Postgres) ReThrowError(postgres_error);
+    if (failure == Failure::Abx) raise_pending();
+    return result;
+}
+
+}  // namespace abx::pg

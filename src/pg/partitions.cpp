@@ -1,0 +1,48 @@
+// Daily range partitions of abx.events, created ahead; rows that landed in the default partition
+// (because no daily partition existed yet) are moved into the new partition before it is attached.
+#include "spi.hpp"
+
+using namespace abx;
+using namespace abx::pg;
+
+namespace {
+
+Statement missing_days(R"SQL(
+SELECT to_char(d, 'YYYYMMDD'), to_char(d, 'YYYY-MM-DD'), to_char(d + 1, 'YYYY-MM-DD')
+  FROM generate_series(0, $2 + 1) AS g(i),
+       LATERAL (SELECT ($1 AT TIME ZONE 'UTC')::date - 1 + g.i AS d) AS day
+ WHERE to_regclass(format('abx.events_p%s', to_char(d, 'YYYYMMDD'))) IS NULL
+ ORDER BY d)SQL",
+                       {TIMESTAMPTZOID, INT4OID});
+
+}  // namespace
+
+ABX_SQL_FUNCTION(abx_ensure_partitions) {
+    int days_ahead = PG_ARGISNULL(0) ? 7 : PG_GETARG_INT32(0);
+    if (days_ahead < 0 || days_ahead > 366) invalid_field("days_ahead", "must be between 0 and 366");
+
+    spi_connect();
+    // One maintainer at a time; concurrent callers wait and then find nothing left to do.
+    spi_exec("SELECT pg_advisory_xact_lock(hashtext('abx.ensure_partitions'))");
+    Args args(2);
+    args.set(0, TimestampTzGetDatum(abx_now())).set(1, Int32GetDatum(days_ahead));
+    std::uint64_t n = missing_days.run(args.values(), args.nulls(), false);
+    struct Day {
+        std::string suffix, from, to;
+    };
+    std::vector<Day> days;
+    for (std::uint64_t i = 0; i < n; ++i) days.push_back({*col_text(i, 1), *col_text(i, 2), *col_text(i, 3)});
+
+    for (const Day& d : days) {
+        std::string table = "abx.events_p" + d.suffix;
+        std::string lo = "'" + d.from + " 00:00:00+00'";
+        std::string hi = "'" + d.to + " 00:00:00+00'";
+        spi_exec("CREATE TABLE " + table + " (LIKE abx.events INCLUDING DEFAULTS)");
+        spi_exec("WITH moved AS (DELETE FROM abx.events_default WHERE ts >= " + lo + " AND ts < " +
+                 hi + " RETURNING *) INSERT INTO " + table + " SELECT * FROM moved");
+        spi_exec("ALTER TABLE abx.events ATTACH PARTITION " + table + " FOR VALUES FROM (" + lo +
+                 ") TO (" + hi + ")");
+    }
+    spi_finish();
+    PG_RETURN_INT32((int)days.size());
+}

@@ -1,0 +1,248 @@
+#include "spi.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+#include "utils/tuplestore.h"
+}
+
+namespace abx::pg {
+
+std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only, long limit) {
+    const char* sql = sql_.c_str();
+    if (plan_ == nullptr) {
+        SPIPlanPtr prepared = pg_call([&] {
+            SPIPlanPtr p = SPI_prepare(sql, (int)types_.size(), types_.data());
+            if (p == nullptr)
+                elog(ERROR, "abx: SPI_prepare failed (%s) for: %s",
+                     SPI_result_code_string(SPI_result), sql);
+            SPI_keepplan(p);
+            return p;
+        });
+        plan_ = prepared;
+    }
+    return pg_call([&]() -> std::uint64_t {
+        int rc = SPI_execute_plan(plan_, const_cast<Datum*>(values), nulls, read_only, limit);
+        if (rc < 0)
+            elog(ERROR, "abx: SPI_execute_plan failed (%s) for: %s", SPI_result_code_string(rc),
+                 sql);
+        return SPI_processed;
+    });
+}
+
+void spi_connect() {
+    pg_guard([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "abx: SPI_connect failed");
+    });
+}
+
+void spi_finish() {
+    pg_guard([] { SPI_finish(); });
+}
+
+std::uint64_t spi_exec(const std::string& sql, bool read_only) {
+    const char* text = sql.c_str();
+    return pg_call([&]() -> std::uint64_t {
+        int rc = SPI_execute(text, read_only, 0);
+        if (rc < 0) elog(ERROR, "abx: SPI_execute failed (%s)", SPI_result_code_string(rc));
+        return SPI_processed;
+    });
+}
+
+namespace {
+
+struct Cell {
+    Datum value;
+    bool is_null;
+};
+
+void check_cell(std::uint64_t row, int col) {
+    if (SPI_tuptable == nullptr || row >= SPI_processed || col < 1 ||
+        col > SPI_tuptable->tupdesc->natts)
+        throw Error(sqlstate::kInternalError, "abx: no result cell (" + std::to_string(row) + ", " +
+                                                  std::to_string(col) + ")");
+}
+
+Cell cell(std::uint64_t row, int col) {
+    check_cell(row, col);
+    return pg_call([&] {
+        Cell c{};
+        c.value = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &c.is_null);
+        return c;
+    });
+}
+
+std::string text_of(Datum d) {
+    struct Bytes {
+        const char* data;
+        int len;
+    };
+    Bytes b = pg_call([&] {
+        text* t = DatumGetTextPP(d);
+        return Bytes{VARDATA_ANY(t), (int)VARSIZE_ANY_EXHDR(t)};
+    });
+    return std::string(b.data, (std::size_t)b.len);
+}
+
+std::string jsonb_text_of(Datum d) {
+    const char* s = pg_call([&] {
+        Jsonb* j = DatumGetJsonbP(d);
+        return (const char*)JsonbToCString(nullptr, &j->root, (int)VARSIZE(j));
+    });
+    return std::string(s);
+}
+
+}  // namespace
+
+std::optional<std::string> col_text(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return text_of(c.value);
+}
+
+std::optional<std::int64_t> col_int64(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    Oid type = pg_call([&] { return SPI_gettypeid(SPI_tuptable->tupdesc, col); });
+    if (type == INT4OID) return (std::int64_t)DatumGetInt32(c.value);
+    if (type == INT2OID) return (std::int64_t)DatumGetInt16(c.value);
+    return (std::int64_t)DatumGetInt64(c.value);
+}
+
+std::optional<double> col_float8(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return DatumGetFloat8(c.value);
+}
+
+std::optional<bool> col_bool(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return DatumGetBool(c.value);
+}
+
+std::optional<std::string> col_jsonb_text(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return jsonb_text_of(c.value);
+}
+
+std::optional<nlohmann::json> col_jsonb(std::uint64_t row, int col) {
+    auto text = col_jsonb_text(row, col);
+    if (!text) return std::nullopt;
+    return nlohmann::json::parse(*text);
+}
+
+Datum text_datum(std::string_view s) {
+    return pg_call(
+        [&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), (int)s.size())); });
+}
+
+Datum jsonb_datum_from_text(const std::string& json_text) {
+    const char* s = json_text.c_str();
+    return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(s)); });
+}
+
+Datum jsonb_datum(const nlohmann::json& value) { return jsonb_datum_from_text(value.dump()); }
+
+std::string arg_text(FunctionCallInfo fcinfo, int i, const char* field) {
+    if (PG_ARGISNULL(i))
+        throw Error(sqlstate::kNullValueNotAllowed, std::string(field) + " must not be null");
+    return text_of(PG_GETARG_DATUM(i));
+}
+
+std::optional<std::string> arg_text_opt(FunctionCallInfo fcinfo, int i) {
+    if (PG_ARGISNULL(i)) return std::nullopt;
+    return text_of(PG_GETARG_DATUM(i));
+}
+
+std::string arg_jsonb_text(FunctionCallInfo fcinfo, int i) {
+    if (PG_ARGISNULL(i)) return "null";
+    return jsonb_text_of(PG_GETARG_DATUM(i));
+}
+
+nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i) {
+    if (PG_ARGISNULL(i)) return nullptr;
+    return nlohmann::json::parse(arg_jsonb_text(fcinfo, i));
+}
+
+TimestampTz abx_now() {
+    const char* pinned = pg_call([] { return GetConfigOption("abx.pinned_now", true, false); });
+    if (pinned == nullptr || pinned[0] == '\0') return GetCurrentTransactionStartTimestamp();
+    return pg_call([&] {
+        return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(pinned),
+                                                       ObjectIdGetDatum(InvalidOid),
+                                                       Int32GetDatum(-1)));
+    });
+}
+
+Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls) {
+    return pg_call([&] {
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "abx: function must return a composite type");
+        desc = BlessTupleDesc(desc);
+        HeapTuple tuple = heap_form_tuple(desc, const_cast<Datum*>(values), const_cast<bool*>(nulls));
+        return HeapTupleGetDatum(tuple);
+    });
+}
+
+RowSink::RowSink(FunctionCallInfo fcinfo) {
+    rsinfo_ = pg_call([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        return (ReturnSetInfo*)fcinfo->resultinfo;
+    });
+}
+
+void RowSink::put(const Datum* values, const bool* nulls) {
+    pg_guard([&] {
+        tuplestore_putvalues(rsinfo_->setResult, rsinfo_->setDesc, const_cast<Datum*>(values),
+                             const_cast<bool*>(nulls));
+    });
+}
+
+}  // namespace abx::pg
+
+namespace abx::pg {
+std::optional<Datum> col_datum_out(std::uint64_t row, int col) {
+    struct Out {
+        Datum value;
+        bool is_null;
+    };
+    check_cell(row, col);
+    Out out = pg_call([&] {
+        Out o{};
+        Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &o.is_null);
+        if (!o.is_null) o.value = SPI_datumTransfer(d, false, -1);
+        return o;
+    });
+    if (out.is_null) return std::nullopt;
+    return out.value;
+}
+}  // namespace abx::pg
+
+extern "C" {
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+}
+
+namespace abx::pg {
+Datum array_datum(Oid element_type, const std::vector<Datum>& elements,
+                  const std::vector<bool>& nulls) {
+    return pg_call([&] {
+        int16 typlen;
+        bool typbyval;
+        char typalign;
+        get_typlenbyvalalign(element_type, &typlen, &typbyval, &typalign);
+        int dims[1] = {(int)elements.size()};
+        int lbs[1] = {1};
+        bool* null_flags = nullptr;
+        if (!nulls.empty()) {
+            null_flags = (bool*)palloc(sizeof(bool) * nulls.size());
+            for (std::size_t i = 0; i < nulls.size(); ++i) null_flags[i] = nulls[i];
+        }
+        ArrayType* a = construct_md_array(const_cast<Datum*>(elements.data()), null_flags, 1, dims,
+                                          lbs, element_type, typlen, typbyval, typalign);
+        return PointerGetDatum(a);
+    });
+}
+}  // namespace abx::pg

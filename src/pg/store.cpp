@@ -1,0 +1,111 @@
+#include "store.hpp"
+
+namespace abx::pg {
+namespace {
+
+Statement organization_by_key("SELECT id FROM abx.organizations WHERE key = $1", {TEXTOID});
+
+Statement experiment_by_code(
+    "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
+    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2",
+    {TEXTOID, INT8OID});
+Statement experiment_by_code_locked(
+    "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
+    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2 "
+    "FOR UPDATE",
+    {TEXTOID, INT8OID});
+Statement variants_of(
+    "SELECT id, key, name, weight, config, is_control FROM abx.variants WHERE experiment_id = $1 "
+    "ORDER BY position",
+    {INT8OID});
+
+Statement document_of(R"SQL(
+SELECT jsonb_build_object(
+         'id', e.id, 'code', e.code, 'organization', o.key, 'name', e.name,
+         'description', e.description, 'status', e.status, 'kind', e.kind,
+         'targeting', e.targeting, 'coverage', e.coverage, 'salt', e.salt,
+         'metrics', e.metrics, 'winner_policy', e.winner_policy,
+         'created_at', e.created_at, 'updated_at', e.updated_at, 'started_at', e.started_at,
+         'paused_at', e.paused_at, 'completed_at', e.completed_at, 'archived_at', e.archived_at,
+         'variants', (SELECT jsonb_agg(jsonb_build_object('key', v.key, 'name', v.name,
+                                                          'weight', v.weight, 'config', v.config,
+                                                          'is_control', v.is_control)
+                                       ORDER BY v.position)
+                        FROM abx.variants v WHERE v.experiment_id = e.id))
+  FROM abx.experiments e LEFT JOIN abx.organizations o ON o.id = e.organization_id
+ WHERE e.id = $1)SQL",
+                      {INT8OID});
+
+ExperimentKind parse_kind(const std::string& kind) {
+    return kind == "bandit" ? ExperimentKind::Bandit : ExperimentKind::AB;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> resolve_organization(const std::optional<std::string>& key) {
+    if (!key) return std::nullopt;
+    Args args(1);
+    args.set(0, text_datum(*key));
+    if (organization_by_key.run(args.values(), args.nulls(), false, 1) == 0)
+        throw Error(sqlstate::kNoDataFound, "unknown organization \"" + *key + "\"", "",
+                    "create it with abx.create_organization(key, name)");
+    return col_int64(0, 1);
+}
+
+void experiment_not_found(const std::string& code, const std::optional<std::string>& org_key) {
+    std::string scope = org_key ? "organization \"" + *org_key + "\"" : "the global scope";
+    throw Error(sqlstate::kNoDataFound, "experiment \"" + code + "\" does not exist in " + scope);
+}
+
+StoredExperiment load_experiment(const std::string& code, const std::optional<std::string>& org_key,
+                                 bool for_update) {
+    std::optional<std::int64_t> org_id = resolve_organization(org_key);
+    Args args(2);
+    args.set(0, text_datum(code));
+    if (org_id)
+        args.set(1, Int64GetDatum(*org_id));
+    else
+        args.null(1);
+    Statement& query = for_update ? experiment_by_code_locked : experiment_by_code;
+    if (query.run(args.values(), args.nulls(), !for_update, 1) == 0)
+        experiment_not_found(code, org_key);
+
+    StoredExperiment e;
+    e.id = *col_int64(0, 1);
+    e.status = parse_status(*col_text(0, 2));
+    e.spec.code = *col_text(0, 3);
+    e.spec.name = *col_text(0, 4);
+    e.spec.description = *col_text(0, 5);
+    e.spec.kind = parse_kind(*col_text(0, 6));
+    e.spec.targeting = *col_jsonb(0, 7);
+    e.spec.coverage = *col_float8(0, 8);
+    e.spec.salt = *col_text(0, 9);
+    e.spec.metrics = *col_jsonb(0, 10);
+    e.spec.winner_policy = *col_jsonb(0, 11);
+
+    Args vargs(1);
+    vargs.set(0, Int64GetDatum(e.id));
+    std::uint64_t n = variants_of.run(vargs.values(), vargs.nulls(), !for_update);
+    for (std::uint64_t row = 0; row < n; ++row) {
+        StoredVariant v;
+        v.id = *col_int64(row, 1);
+        v.spec.key = *col_text(row, 2);
+        v.spec.name = *col_text(row, 3);
+        v.spec.weight = *col_float8(row, 4);
+        v.spec.config = *col_jsonb(row, 5);
+        v.spec.is_control = *col_bool(row, 6);
+        e.spec.variants.push_back(v.spec);
+        e.variants.push_back(std::move(v));
+    }
+    return e;
+}
+
+Datum experiment_document(std::int64_t experiment_id) {
+    Args args(1);
+    args.set(0, Int64GetDatum(experiment_id));
+    // Not read-only: the document must show what this function just wrote.
+    document_of.run(args.values(), args.nulls(), false, 1);
+    return *col_datum_out(0, 1);
+}
+
+}  // namespace abx::pg

@@ -1,0 +1,38 @@
+// Reading and writing experiments in abx's tables: the glue between SQL rows and the core's
+// ExperimentSpec. Must be used between spi_connect and spi_finish.
+#pragma once
+#include "spi.hpp"
+
+#include "abx/experiment_spec.hpp"
+#include "abx/lifecycle.hpp"
+
+namespace abx::pg {
+
+// Organization id of a key; nullopt for no key. Unknown key: Error P0002.
+std::optional<std::int64_t> resolve_organization(const std::optional<std::string>& key);
+
+struct StoredVariant {
+    std::int64_t id;
+    VariantSpec spec;
+};
+
+struct StoredExperiment {
+    std::int64_t id = 0;
+    Status status = Status::Draft;
+    ExperimentSpec spec;
+    std::vector<StoredVariant> variants;  // in position order, parallel to spec.variants
+};
+
+// The experiment with this code in exactly this scope (organization or global), optionally locked
+// FOR UPDATE. Not found: Error P0002 naming the code and scope.
+StoredExperiment load_experiment(const std::string& code, const std::optional<std::string>& org_key,
+                                 bool for_update);
+
+// The experiment as the JSON document the API returns (id, code, organization, status, variants...).
+Datum experiment_document(std::int64_t experiment_id);  // a jsonb Datum, in the caller's context
+
+// Error for an unknown experiment, naming code and organization.
+[[noreturn]] void experiment_not_found(const std::string& code,
+                                       const std::optional<std::string>& org_key);
+
+}  // namespace abx::pg
