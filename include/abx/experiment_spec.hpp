@@ -12,11 +12,11 @@
 namespace abx {
 
 struct VariantSpec {
-    std::string key;                          // [A-Za-z0-9_.-]{1,64}, unique within the experiment
-    std::string name;                         // defaults to key
-    double weight = 1;                        // finite, >= 0
+    std::string key;    // [A-Za-z0-9_.-]{1,64}, unique within the experiment
+    std::string name;   // defaults to key
+    double weight = 1;  // finite, >= 0
     nlohmann::json config = nlohmann::json::object();  // any JSON object
-    bool is_control = false;                  // exactly one variant is the control
+    bool is_control = false;                           // exactly one variant is the control
 };
 
 enum class ExperimentKind { AB, Bandit };
@@ -28,8 +28,8 @@ struct ExperimentSpec {
     std::string description;  // may be empty
     ExperimentKind kind = ExperimentKind::AB;
     nlohmann::json targeting = nlohmann::json::object();  // validated by Targeting::compile
-    double coverage = 1.0;    // share of subjects that enter the experiment, in (0, 1]
-    std::string salt;         // empty: the glue generates a random one
+    double coverage = 1.0;              // share of subjects that enter the experiment, in (0, 1]
+    std::string salt;                   // empty: the glue generates a random one
     std::vector<VariantSpec> variants;  // 2..100 variants, total weight > 0
     // Analysis settings kept as given for later stages (metrics, winner policy, guardrails).
     nlohmann::json metrics = nlohmann::json::object();
@@ -39,17 +39,21 @@ struct ExperimentSpec {
 };
 
 // Parses and validates a creation spec. Unknown keys are rejected (a typo must not pass silently).
-// Throws Error 22023 whose message names the field, e.g. "invalid variants[1].weight: must be >= 0".
+// Throws Error 22023 whose message names the field, e.g. "invalid variants[1].weight: must be >=
+// 0".
 ExperimentSpec parse_experiment_spec(const nlohmann::json& spec);
 
 // Applies a partial update to an existing experiment in `status` and returns the new spec.
 // - draft: any field may change, variants may be replaced wholesale;
-// - running / paused: name, description, targeting, coverage, and for existing variants name, weight
+// - running / paused: name, description, targeting, coverage, and for existing variants name,
+// weight
 //   and config may change, and new variants may be added; removing a variant, changing the control,
-//   the kind, the code or the salt is refused (Error 55000), since it would break stored assignments;
+//   the kind, the code or the salt is refused (Error 55000), since it would break stored
+//   assignments;
 // - completed / archived: nothing may change (Error 55000).
 // Variants in a patch are matched to existing ones by key.
-ExperimentSpec apply_update(const ExperimentSpec& current, Status status, const nlohmann::json& patch);
+ExperimentSpec apply_update(const ExperimentSpec& current, Status status,
+                            const nlohmann::json& patch);
 
 // Serialises a spec back to the JSON shape parse_experiment_spec accepts (round trip).
 nlohmann::json to_json(const ExperimentSpec& spec);

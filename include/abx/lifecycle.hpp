@@ -18,6 +18,8 @@ Status parse_status(std::string_view text);  // throws Error 22023 on an unknown
 Status transition(Status from, Action action);
 
 // Whether an experiment in this status hands out new assignments.
-inline bool accepts_new_assignments(Status s) { return s == Status::Running; }
+inline bool accepts_new_assignments(Status s) {
+    return s == Status::Running;
+}
 
 }  // namespace abx

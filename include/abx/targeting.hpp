@@ -7,8 +7,9 @@
 //   {"txn_count": {"gte": 5}}                 operator object: eq ne in not_in gt gte lt lte exists
 //   {"any": [rule, rule]}  {"all": [...]}  {"not": rule}
 // An attribute missing from the context fails every operator except {"exists": false} and not_in/ne
-// (a missing value is not in any list and differs from any value). Numeric operators require numbers
-// on both sides (a numeric string in the context is accepted). Comparisons of strings are exact.
+// (a missing value is not in any list and differs from any value). Numeric operators require
+// numbers on both sides (a numeric string in the context is accepted). Comparisons of strings are
+// exact.
 #pragma once
 #include "abx/core_only.hpp"
 
@@ -24,7 +25,7 @@ struct MatchResult {
 };
 
 class Targeting {
-public:
+  public:
     // Validates and compiles a rule document; throws Error 22023 naming the offending path
     // (e.g. "targeting.txn_count.gte") on a malformed rule. null or {} means "everyone".
     static Targeting compile(const nlohmann::json& rules);
@@ -38,7 +39,7 @@ public:
     Targeting(Targeting&&) noexcept;
     Targeting& operator=(Targeting&&) noexcept;
 
-private:
+  private:
     std::unique_ptr<Node> root_;
 };
 

@@ -23,6 +23,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <utility>
 
 namespace abx {
 
@@ -212,10 +213,11 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
     return out;
 }
 
-[[noreturn]] void refuse(Status status, const std::string& what) {
+[[noreturn]] void refuse(Status status, const std::string& what,
+                         std::string hint = "only a draft experiment may change this") {
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
                 "cannot " + what + " while the experiment is " + std::string(to_string(status)), {},
-                "only a draft experiment may change this");
+                std::move(hint));
 }
 
 }  // namespace
@@ -307,7 +309,8 @@ ExperimentSpec apply_update(const ExperimentSpec& current, Status status,
             if (removing) {
                 if (existing == index.end())
                     invalid_field(path + ".key", "no variant \"" + v.key + "\" to remove");
-                refuse(status, "remove variant \"" + v.key + "\" (set its weight to 0 instead)");
+                refuse(status, "remove variant \"" + v.key + "\"",
+                       "set its weight to 0 to stop assigning it");
             }
             const json* ctl = get(item, "is_control");
             if (existing == index.end()) {

@@ -33,8 +33,18 @@ INSERT INTO abx.assignments (experiment_id, organization_id, subject, variant_id
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING)SQL",
                             {INT8OID, INT8OID, TEXTOID, INT4OID, TIMESTAMPTZOID, JSONBOID});
 
-enum Col { kId = 1, kStatus, kSalt, kCoverage, kTargeting, kOrgScope, kUnknownOrg, kVariant,
-           kConfig, kAssignedAt };
+enum Col {
+    kId = 1,
+    kStatus,
+    kSalt,
+    kCoverage,
+    kTargeting,
+    kOrgScope,
+    kUnknownOrg,
+    kVariant,
+    kConfig,
+    kAssignedAt
+};
 
 struct Lookup {
     bool found = false;

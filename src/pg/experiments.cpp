@@ -95,7 +95,8 @@ void insert_variant_at(std::int64_t experiment_id, const VariantSpec& v, std::si
 }
 
 void insert_variants(std::int64_t experiment_id, const std::vector<VariantSpec>& variants) {
-    for (std::size_t i = 0; i < variants.size(); ++i) insert_variant_at(experiment_id, variants[i], i);
+    for (std::size_t i = 0; i < variants.size(); ++i)
+        insert_variant_at(experiment_id, variants[i], i);
 }
 
 bool has_variant(const StoredExperiment& e, const std::string& key) {
@@ -225,8 +226,18 @@ ABX_SQL_FUNCTION(abx_get_experiment) {
     return finish_with_document(e.id);
 }
 
-ABX_SQL_FUNCTION(abx_start) { return transition_body(fcinfo, Action::Start); }
-ABX_SQL_FUNCTION(abx_pause) { return transition_body(fcinfo, Action::Pause); }
-ABX_SQL_FUNCTION(abx_resume) { return transition_body(fcinfo, Action::Resume); }
-ABX_SQL_FUNCTION(abx_complete) { return transition_body(fcinfo, Action::Complete); }
-ABX_SQL_FUNCTION(abx_archive) { return transition_body(fcinfo, Action::Archive); }
+ABX_SQL_FUNCTION(abx_start) {
+    return transition_body(fcinfo, Action::Start);
+}
+ABX_SQL_FUNCTION(abx_pause) {
+    return transition_body(fcinfo, Action::Pause);
+}
+ABX_SQL_FUNCTION(abx_resume) {
+    return transition_body(fcinfo, Action::Resume);
+}
+ABX_SQL_FUNCTION(abx_complete) {
+    return transition_body(fcinfo, Action::Complete);
+}
+ABX_SQL_FUNCTION(abx_archive) {
+    return transition_body(fcinfo, Action::Archive);
+}

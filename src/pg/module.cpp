@@ -15,7 +15,9 @@ char* pinned_now = nullptr;
 int event_future_tolerance_s = 300;
 }  // namespace
 
-std::int64_t event_future_tolerance_us() { return (std::int64_t)event_future_tolerance_s * 1000000; }
+std::int64_t event_future_tolerance_us() {
+    return (std::int64_t)event_future_tolerance_s * 1000000;
+}
 }  // namespace abx::pg
 
 void _PG_init(void) {
@@ -33,4 +35,6 @@ void _PG_init(void) {
     MarkGUCPrefixReserved("abx");
 }
 
-ABX_SQL_FUNCTION(abx_now) { return TimestampTzGetDatum(abx::pg::abx_now()); }
+ABX_SQL_FUNCTION(abx_now) {
+    return TimestampTzGetDatum(abx::pg::abx_now());
+}

@@ -19,7 +19,8 @@ SELECT to_char(d, 'YYYYMMDD'), to_char(d, 'YYYY-MM-DD'), to_char(d + 1, 'YYYY-MM
 
 ABX_SQL_FUNCTION(abx_ensure_partitions) {
     int days_ahead = PG_ARGISNULL(0) ? 7 : PG_GETARG_INT32(0);
-    if (days_ahead < 0 || days_ahead > 366) invalid_field("days_ahead", "must be between 0 and 366");
+    if (days_ahead < 0 || days_ahead > 366)
+        invalid_field("days_ahead", "must be between 0 and 366");
 
     spi_connect();
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
@@ -31,7 +32,8 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
         std::string suffix, from, to;
     };
     std::vector<Day> days;
-    for (std::uint64_t i = 0; i < n; ++i) days.push_back({*col_text(i, 1), *col_text(i, 2), *col_text(i, 3)});
+    for (std::uint64_t i = 0; i < n; ++i)
+        days.push_back({*col_text(i, 1), *col_text(i, 2), *col_text(i, 3)});
 
     for (const Day& d : days) {
         std::string table = "abx.events_p" + d.suffix;

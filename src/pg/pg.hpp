@@ -38,9 +38,7 @@ void pg_guard(Body&& body) {
     MemoryContext caller_context = CurrentMemoryContext;
     ErrorData* volatile caught = nullptr;
     PG_TRY();
-    {
-        body();
-    }
+    { body(); }
     PG_CATCH();
     {
         MemoryContextSwitchTo(caller_context);
@@ -70,10 +68,12 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo));
 // Declares a SQL-callable function `name` whose body runs inside the error boundary. Usage:
 //   ABX_SQL_FUNCTION(abx_assign) { ... return datum; }
 // The body receives `fcinfo` like any V1 function.
-#define ABX_SQL_FUNCTION(name)                                                  \
-    static Datum name##_body(FunctionCallInfo fcinfo);                          \
-    extern "C" {                                                                \
-    PG_FUNCTION_INFO_V1(name);                                                  \
-    Datum name(PG_FUNCTION_ARGS) { return abx::pg::call_guarded(fcinfo, name##_body); } \
-    }                                                                           \
+#define ABX_SQL_FUNCTION(name)                             \
+    static Datum name##_body(FunctionCallInfo fcinfo);     \
+    extern "C" {                                           \
+    PG_FUNCTION_INFO_V1(name);                             \
+    Datum name(PG_FUNCTION_ARGS) {                         \
+        return abx::pg::call_guarded(fcinfo, name##_body); \
+    }                                                      \
+    }                                                      \
     static Datum name##_body(FunctionCallInfo fcinfo)

@@ -142,7 +142,9 @@ Datum jsonb_datum_from_text(const std::string& json_text) {
     return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(s)); });
 }
 
-Datum jsonb_datum(const nlohmann::json& value) { return jsonb_datum_from_text(value.dump()); }
+Datum jsonb_datum(const nlohmann::json& value) {
+    return jsonb_datum_from_text(value.dump());
+}
 
 std::string arg_text(FunctionCallInfo fcinfo, int i, const char* field) {
     if (PG_ARGISNULL(i))
@@ -181,7 +183,8 @@ Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* null
         if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
             elog(ERROR, "abx: function must return a composite type");
         desc = BlessTupleDesc(desc);
-        HeapTuple tuple = heap_form_tuple(desc, const_cast<Datum*>(values), const_cast<bool*>(nulls));
+        HeapTuple tuple =
+            heap_form_tuple(desc, const_cast<Datum*>(values), const_cast<bool*>(nulls));
         return HeapTupleGetDatum(tuple);
     });
 }

@@ -12,14 +12,14 @@ namespace abx::pg {
 // A SQL statement prepared once per backend (SPI_prepare + SPI_keepplan) on first use. The plan
 // cache re-plans it after DDL, so a saved plan survives DROP/CREATE EXTENSION.
 class Statement {
-public:
+  public:
     Statement(std::string sql, std::initializer_list<Oid> types)
         : sql_(std::move(sql)), types_(types) {}
     // Executes with the given arguments (nulls: ' ' not null, 'n' null); returns SPI_processed.
     std::uint64_t run(const Datum* values, const char* nulls, bool read_only, long limit = 0);
     std::size_t arg_count() const { return types_.size(); }
 
-private:
+  private:
     std::string sql_;
     std::vector<Oid> types_;
     SPIPlanPtr plan_ = nullptr;
@@ -27,7 +27,7 @@ private:
 
 // Builds the argument arrays of a Statement call.
 class Args {
-public:
+  public:
     explicit Args(std::size_t n) : values_(n, 0), nulls_(n, ' ') {}
     Args& set(std::size_t i, Datum value) {
         values_[i] = value;
@@ -42,7 +42,7 @@ public:
     const Datum* values() const { return values_.data(); }
     const char* nulls() const { return nulls_.data(); }
 
-private:
+  private:
     std::vector<Datum> values_;
     std::vector<char> nulls_;
 };
@@ -67,8 +67,11 @@ Datum jsonb_datum(const nlohmann::json& value);
 Datum jsonb_datum_from_text(const std::string& json_text);
 
 // Function arguments.
-inline bool arg_is_null(FunctionCallInfo fcinfo, int i) { return PG_ARGISNULL(i); }
-std::string arg_text(FunctionCallInfo fcinfo, int i, const char* field);  // NULL -> 22004 naming field
+inline bool arg_is_null(FunctionCallInfo fcinfo, int i) {
+    return PG_ARGISNULL(i);
+}
+std::string arg_text(FunctionCallInfo fcinfo, int i,
+                     const char* field);  // NULL -> 22004 naming field
 std::optional<std::string> arg_text_opt(FunctionCallInfo fcinfo, int i);
 nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i);  // NULL -> JSON null
 std::string arg_jsonb_text(FunctionCallInfo fcinfo, int i);
@@ -89,11 +92,11 @@ Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* null
 
 // Rows of a set-returning function, materialized into a tuplestore.
 class RowSink {
-public:
+  public:
     explicit RowSink(FunctionCallInfo fcinfo);
     void put(const Datum* values, const bool* nulls);
 
-private:
+  private:
     ReturnSetInfo* rsinfo_;
 };
 

@@ -7,11 +7,13 @@ Statement organization_by_key("SELECT id FROM abx.organizations WHERE key = $1",
 
 Statement experiment_by_code(
     "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2",
+    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM "
+    "$2",
     {TEXTOID, INT8OID});
 Statement experiment_by_code_locked(
     "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2 "
+    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM "
+    "$2 "
     "FOR UPDATE",
     {TEXTOID, INT8OID});
 Statement variants_of(

@@ -28,7 +28,8 @@ struct StoredExperiment {
 StoredExperiment load_experiment(const std::string& code, const std::optional<std::string>& org_key,
                                  bool for_update);
 
-// The experiment as the JSON document the API returns (id, code, organization, status, variants...).
+// The experiment as the JSON document the API returns (id, code, organization, status,
+// variants...).
 Datum experiment_document(std::int64_t experiment_id);  // a jsonb Datum, in the caller's context
 
 // Error for an unknown experiment, naming code and organization.

@@ -47,13 +47,14 @@ ins AS (
     FROM subject s, k
   RETURNING id, variant_id)
 SELECT ins.id, v.key FROM ins JOIN abx.variants v ON v.id = ins.variant_id)SQL"),
-                           {TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
-                            JSONBOID, TEXTOID});
+                           {TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID, JSONBOID,
+                            TEXTOID});
 
 // What the target CTE found, to explain why nothing was stored.
-Statement diagnose(std::string(kTargetCte)
-                       .append(" SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM subject)"),
-                   {TEXTOID, TEXTOID, TEXTOID});
+Statement diagnose(
+    std::string(kTargetCte)
+        .append(" SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM subject)"),
+    {TEXTOID, TEXTOID, TEXTOID});
 
 Statement experiment_status(R"SQL(
 SELECT e.status FROM (SELECT 1) AS one
@@ -90,9 +91,10 @@ void set_opt_text(Args& args, std::size_t i, const std::optional<std::string>& s
     if (status == "draft" || status == "archived")
         throw Error(sqlstate::kObjectNotInPrerequisiteState,
                     "experiment \"" + experiment + "\" is " + status + " and takes no events");
-    throw Error(sqlstate::kNoDataFound,
-                "subject \"" + subject + "\" has no assignment in experiment \"" + experiment + "\"",
-                "", "call abx.assign() for the subject before tracking its events");
+    throw Error(
+        sqlstate::kNoDataFound,
+        "subject \"" + subject + "\" has no assignment in experiment \"" + experiment + "\"", "",
+        "call abx.assign() for the subject before tracking its events");
 }
 
 EventLimits limits_now() {
@@ -243,6 +245,11 @@ ABX_SQL_FUNCTION(abx_track_batch) {
         try {
             PendingEvent p{i, parse_event_item(items[i], i, limits), {}};
             if (!p.input.ts_us) p.input.ts_us = limits.now_us;
+            // parse_event_item leaves experiment and subject optional; a batch has no call-level
+            // default for them, so every item must name both.
+            std::string at = "events[" + std::to_string(i) + "].";
+            if (p.input.experiment.empty()) invalid_field(at + "experiment", "is required");
+            if (p.input.subject.empty()) invalid_field(at + "subject", "is required");
             if (!p.input.meta.empty()) p.meta_text = p.input.meta.dump();
             pending.push_back(std::move(p));
         } catch (const Error& e) {
@@ -293,10 +300,10 @@ ABX_SQL_FUNCTION(abx_track_batch) {
         for (PendingEvent* p : events) {
             auto it = variant_of.find(p->input.subject);
             if (it == variant_of.end()) {
-                results[p->item] = error_result(
-                    sqlstate::kNoDataFound, "subject \"" + p->input.subject +
-                                                "\" has no assignment in experiment \"" +
-                                                scope.first + "\"");
+                results[p->item] =
+                    error_result(sqlstate::kNoDataFound,
+                                 "subject \"" + p->input.subject +
+                                     "\" has no assignment in experiment \"" + scope.first + "\"");
                 continue;
             }
             p->experiment_id = experiment_id;
@@ -410,7 +417,8 @@ ABX_SQL_FUNCTION(abx_track_batch) {
     RowSink sink(fcinfo);
     for (std::size_t i = 0; i < results.size(); ++i) {
         const ItemResult& r = results[i];
-        Datum values[6] = {Int32GetDatum((int)i), text_datum(r.status),
+        Datum values[6] = {Int32GetDatum((int)i),
+                           text_datum(r.status),
                            Int64GetDatum(r.event_id.value_or(0)),
                            r.variant ? text_datum(*r.variant) : 0,
                            r.error_code ? text_datum(*r.error_code) : 0,

@@ -118,8 +118,21 @@ COMMENT ON FUNCTION abx.now() IS
     'The time every abx decision uses: abx.pinned_now when a test pins it, else now().';
 
 CREATE FUNCTION abx.create_organization(key text, name text DEFAULT NULL) RETURNS bigint
-    LANGUAGE sql AS
-$$ INSERT INTO abx.organizations (key, name) VALUES (key, coalesce(name, key)) RETURNING id $$;
+    LANGUAGE plpgsql AS
+$$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid key: must match ^[a-z0-9][a-z0-9_-]{0,62}$ (got %)', coalesce(quote_literal(key), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO abx.organizations AS o (key, name) VALUES (key, coalesce(name, key)) RETURNING o.id INTO new_id;
+    RETURN new_id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'organization "%" already exists', key USING ERRCODE = 'unique_violation';
+END
+$$;
 
 CREATE FUNCTION abx.create_experiment(spec jsonb, organization text DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'abx_create_experiment' LANGUAGE C VOLATILE;

@@ -1,0 +1,3 @@
+-- 1 abx: abx.assign for a returning subject (already assigned by bench/setup.sql).
+\set n random(1, 100000)
+SELECT * FROM abx.assign('bench', 'u' || :n::text);

@@ -1,0 +1,70 @@
+-- The abx demo: a three-variant checkout experiment, 20,000 simulated subjects, different true
+-- conversion rates. Run by `make demo` against a fresh database.
+\set ON_ERROR_STOP on
+\pset footer off
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS abx;
+SELECT setseed(0.2026) \gset
+
+\echo
+\echo '1. Define the experiment (targeting: Senegal, France and Côte d''Ivoire; French or English)'
+SELECT abx.create_experiment($${
+  "code": "checkout-button",
+  "name": "Checkout button colour",
+  "description": "Blue (control) vs green vs orange on the checkout page",
+  "targeting": {"country": ["SN", "FR", "CI"], "lang": {"in": ["fr", "en"]}},
+  "variants": [
+    {"key": "blue",   "name": "Control (blue)", "weight": 34, "config": {"button_color": "#1f6feb"}, "is_control": true},
+    {"key": "green",  "name": "Green button",   "weight": 33, "config": {"button_color": "#2ea043"}},
+    {"key": "orange", "name": "Orange button",  "weight": 33, "config": {"button_color": "#fb8500"}}
+  ]
+}$$)->>'status' AS status;
+SELECT abx.start('checkout-button')->>'status' AS status;
+
+\echo
+\echo '2. 20,000 visitors ask for their variant (abx.assign); a tenth are outside the targeting'
+CREATE TEMP TABLE visitors AS
+SELECT 'visitor-' || i AS subject,
+       jsonb_build_object('country', (ARRAY['SN', 'FR', 'CI', 'SN', 'FR', 'CI', 'SN', 'FR', 'CI', 'US'])[1 + i % 10],
+                          'lang', (ARRAY['fr', 'en'])[1 + i % 2]) AS context
+  FROM generate_series(1, 20000) AS i;
+CREATE TEMP TABLE assigned AS
+SELECT v.subject, a.variant, a.reason FROM visitors v, LATERAL abx.assign('checkout-button', v.subject, v.context) a;
+SELECT coalesce(variant, '(not assigned)') AS variant, split_part(reason, ':', 1) AS reason, count(*) AS subjects
+  FROM assigned GROUP BY 1, 2 ORDER BY 1;
+
+\echo
+\echo '3. Assigned visitors view the page, some convert (true rates: blue 10%, green 12%, orange 8%)'
+CREATE TEMP TABLE outcomes AS
+SELECT subject, variant,
+       random() < CASE variant WHEN 'blue' THEN 0.10 WHEN 'green' THEN 0.12 ELSE 0.08 END AS converts,
+       round((20 + random() * 60)::numeric, 2) AS amount
+  FROM assigned WHERE variant IS NOT NULL;
+-- Page views arrive in batches of 500 (abx.track_batch), purchases one by one (abx.track).
+SELECT count(*) FILTER (WHERE r.status = 'stored') AS views_stored, count(*) FILTER (WHERE r.status <> 'stored') AS not_stored
+  FROM (SELECT n / 500 AS chunk, jsonb_agg(jsonb_build_object('experiment', 'checkout-button', 'subject', subject,
+                                                             'event', 'view')) AS batch
+          FROM (SELECT subject, row_number() OVER () AS n FROM outcomes) o GROUP BY 1) b,
+       LATERAL abx.track_batch(b.batch) r;
+SELECT count(*) AS purchases_stored
+  FROM outcomes o, LATERAL abx.track('checkout-button', o.subject, 'purchase', o.amount::float8,
+                                     idempotency_key => 'order-' || o.subject) t
+ WHERE o.converts AND t.status = 'stored';
+-- A retried purchase is recognised by its idempotency key and not counted twice.
+SELECT t.status AS retried_purchase
+  FROM (SELECT subject, amount FROM outcomes WHERE converts LIMIT 1) o,
+       LATERAL abx.track('checkout-button', o.subject, 'purchase', o.amount::float8, idempotency_key => 'order-' || o.subject) t;
+
+\echo
+\echo '4. What the experiment shows (abx.variant_overview plus purchases per variant)'
+SELECT v.variant, v.is_control AS control, v.assignments, v.events,
+       p.purchases, p.buyers,
+       round(100.0 * p.buyers / nullif(v.assignments, 0), 2) AS "conversion %",
+       p.revenue
+  FROM abx.variant_overview v
+  LEFT JOIN LATERAL (
+        SELECT count(*) AS purchases, count(DISTINCT e.subject) AS buyers, round(sum(e.value)::numeric, 2) AS revenue
+          FROM abx.events e JOIN abx.variants x ON x.id = e.variant_id
+         WHERE e.experiment_id = v.experiment_id AND x.key = v.variant AND e.event_key = 'purchase') p ON true
+ WHERE v.experiment = 'checkout-button'
+ ORDER BY v.variant;

@@ -1,0 +1,343 @@
+#include "abx/event_input.hpp"
+
+#include "abx/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+namespace {
+
+using abx::EventInput;
+using abx::EventLimits;
+using abx::parse_rfc3339_micros;
+using nlohmann::json;
+
+constexpr std::int64_t kSecond = 1'000'000;
+
+void expect_error(const std::function<void()>& f, const std::string& sqlstate,
+                  const std::string& fragment) {
+    try {
+        f();
+        ADD_FAILURE() << "no error; expected " << sqlstate << " mentioning " << fragment;
+    } catch (const abx::Error& e) {
+        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << "message \"" << e.what() << "\" lacks \"" << fragment << "\"";
+    }
+}
+
+// --- RFC 3339 -------------------------------------------------------------------------------
+// Expected values were computed independently with GNU date / python, e.g.
+//   date -u -d '2026-11-22T10:00:00+02:00' +%s                        -> 1795334400
+
+TEST(Rfc3339Test, Epoch) {
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:01Z"), kSecond);
+}
+
+TEST(Rfc3339Test, OffsetsAndSeparators) {
+    // date -u -d '2026-11-22T10:00:00+02:00' +%s -> 1795334400
+    const std::int64_t expected = 1795334400 * kSecond;
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T10:00:00+02:00"), expected);
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T08:00:00Z"), expected);
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22t08:00:00z"), expected);
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22 08:00:00Z"), expected);
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T08:00:00+00:00"), expected);
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T08:00:00-00:00"), expected);
+    // date -u -d '2026-11-22 08:00:00-05:30' +%s -> 1795354200
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22 08:00:00-05:30"), 1795354200 * kSecond);
+    // python3: (datetime(2026,11,22,10,tzinfo=timezone(timedelta(hours=23,minutes=59)))
+    //           - datetime(1970,1,1,tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T10:00:00+23:59"), 1795255260000000);
+}
+
+TEST(Rfc3339Test, FractionalSeconds) {
+    // python3: (datetime(2026,11,22,10,0,0,123456,tzinfo=timezone(timedelta(hours=2)))
+    //           - datetime(1970,1,1,tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    EXPECT_EQ(parse_rfc3339_micros("2026-11-22T10:00:00.123456+02:00"), 1795334400123456);
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00.5Z"), 500000);
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00.000001Z"), 1);
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00.120Z"), 120000);
+    // more than 6 digits are truncated, never rounded
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00.123456789Z"), 123456);
+    EXPECT_EQ(parse_rfc3339_micros("1970-01-01T00:00:00.9999999Z"), 999999);
+    // date -u -d '1969-12-31T23:59:59Z' +%s -> -1
+    EXPECT_EQ(parse_rfc3339_micros("1969-12-31T23:59:59.5Z"), -kSecond + 500000);
+}
+
+TEST(Rfc3339Test, LeapDays) {
+    // date -u -d '2024-02-29T12:00:00Z' +%s -> 1709208000
+    EXPECT_EQ(parse_rfc3339_micros("2024-02-29T12:00:00Z"), 1709208000 * kSecond);
+    // date -u -d '2000-02-29T00:00:00Z' +%s -> 951782400 (divisible by 400: leap)
+    EXPECT_EQ(parse_rfc3339_micros("2000-02-29T00:00:00Z"), 951782400 * kSecond);
+    expect_error([] { parse_rfc3339_micros("2023-02-29T12:00:00Z"); }, "22007", "day");
+    expect_error([] { parse_rfc3339_micros("1900-02-29T00:00:00Z"); }, "22007", "day");
+    expect_error([] { parse_rfc3339_micros("2024-02-30T00:00:00Z"); }, "22007", "day");
+}
+
+TEST(Rfc3339Test, RangeEnds) {
+    // date -u -d '0001-01-01T00:00:00Z' +%s -> -62135596800
+    EXPECT_EQ(parse_rfc3339_micros("0001-01-01T00:00:00Z"), -62135596800 * kSecond);
+    // date -u -d '9999-12-31T23:59:59Z' +%s -> 253402300799
+    EXPECT_EQ(parse_rfc3339_micros("9999-12-31T23:59:59.999999Z"), 253402300799 * kSecond + 999999);
+    EXPECT_EQ(parse_rfc3339_micros("2026-12-31T23:59:59Z") + kSecond,
+              parse_rfc3339_micros("2027-01-01T00:00:00Z"));
+    EXPECT_EQ(parse_rfc3339_micros("2026-04-30T00:00:00Z") + 86400 * kSecond,
+              parse_rfc3339_micros("2026-05-01T00:00:00Z"));
+}
+
+TEST(Rfc3339Test, RejectsMalformedText) {
+    const char* bad[] = {
+        "",
+        "2026-11-22",
+        "2026-11-22T10:00Z",             // seconds are required
+        "2026-11-22T10:00:00",           // offset is required
+        "2026-11-22T10:00:00.Z",         // fraction without digits
+        "2026-11-22T10:00:00+0200",      // offset without colon
+        "2026-11-22T10:00:00+02",        // offset without minutes
+        "2026-11-22T10:00:00+2:00",      //
+        "2026-11-22X10:00:00Z",          // bad separator
+        "2026-11-22T10:00:00Z ",         // trailing text
+        " 2026-11-22T10:00:00Z",         // leading text
+        "2026-11-22T10:00:00ZZ",         //
+        "2026-1-22T10:00:00Z",           // one-digit month
+        "26-11-22T10:00:00Z",            //
+        "+2026-11-22T10:00:00Z",         //
+        "2026-11-22T1:00:00Z",           //
+        "2026-11-22T10:00:00,5Z",        // comma fraction
+        "2026/11/22T10:00:00Z",          //
+        "2026-11-22T10:00:00+02:00:00",  //
+        "2026-11-22T10:00:00 +02:00",    //
+        "now",
+    };
+    for (const char* text : bad) {
+        SCOPED_TRACE(text);
+        expect_error([&] { parse_rfc3339_micros(text); }, "22007", "not an RFC 3339 timestamp");
+    }
+}
+
+TEST(Rfc3339Test, RejectsOutOfRangeFields) {
+    const char* bad[] = {
+        "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",      "2026-11-00T00:00:00Z",
+        "2026-04-31T00:00:00Z", "2026-11-32T00:00:00Z",      "2026-11-22T24:00:00Z",
+        "2026-11-22T10:60:00Z", "2026-11-22T10:00:60Z",  // leap second refused
+        "2026-12-31T23:59:60Z", "2026-11-22T10:00:00+24:00", "2026-11-22T10:00:00-02:60",
+    };
+    for (const char* text : bad) {
+        SCOPED_TRACE(text);
+        expect_error([&] { parse_rfc3339_micros(text); }, "22007", "out of range");
+    }
+}
+
+// --- validate_event -------------------------------------------------------------------------
+
+EventLimits limits() {
+    EventLimits l;
+    l.now_us = 1795334400 * kSecond;  // 2026-11-22T08:00:00Z
+    l.max_future_us = 300 * kSecond;
+    return l;
+}
+
+EventInput good_event() {
+    EventInput e;
+    e.experiment = "checkout_button_color";
+    e.subject = "user_123";
+    e.event_key = "conversion";
+    e.value = 49.99;
+    e.ts_us = limits().now_us - 60 * kSecond;
+    e.meta = {{"source", "web"}};
+    e.idempotency_key = "evt-1";
+    return e;
+}
+
+void expect_invalid_event(const EventInput& e, const std::string& field) {
+    expect_error([&] { abx::validate_event(e, limits()); }, "22023", "invalid " + field + ":");
+}
+
+TEST(EventInputTest, ValidEventPasses) {
+    EXPECT_NO_THROW(abx::validate_event(good_event(), limits()));
+    EventInput e = good_event();
+    e.ts_us.reset();
+    e.idempotency_key.reset();
+    e.event_key = "checkout:step-2.done_";
+    e.subject = std::string(256, 's');
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+}
+
+TEST(EventInputTest, InvalidFieldsAreNamed) {
+    EventInput e = good_event();
+    e.experiment.clear();
+    expect_invalid_event(e, "experiment");
+
+    e = good_event();
+    e.subject.clear();
+    expect_invalid_event(e, "subject");
+    e.subject = std::string(257, 's');
+    expect_invalid_event(e, "subject");
+
+    const std::string bad_keys[] = {"", "has space", "\xc3\xa9", "a/b", std::string(65, 'k')};
+    for (const std::string& key : bad_keys) {
+        e = good_event();
+        e.event_key = key;
+        SCOPED_TRACE(key);
+        expect_invalid_event(e, "event");
+    }
+    e.event_key = std::string(64, 'k');
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+
+    for (double v : {std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity(), std::nan("")}) {
+        e = good_event();
+        e.value = v;
+        expect_invalid_event(e, "value");
+    }
+
+    e = good_event();
+    e.idempotency_key = "";
+    expect_invalid_event(e, "idempotency_key");
+    e.idempotency_key = std::string(201, 'i');
+    expect_invalid_event(e, "idempotency_key");
+    e.idempotency_key = std::string(200, 'i');
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    std::string accented;  // 200 two-byte characters: 400 bytes, 200 characters
+    for (int i = 0; i < 200; ++i) accented += "\xc3\xa9";
+    e.idempotency_key = accented;
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+
+    e = good_event();
+    e.meta = json::array();
+    expect_error([&] { abx::validate_event(e, limits()); }, "22P02", "invalid meta:");
+}
+
+TEST(EventInputTest, FutureSkewIsLimited) {
+    EventInput e = good_event();
+    e.ts_us = limits().now_us + 300 * kSecond;  // exactly at the limit
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    e.ts_us = limits().now_us + 300 * kSecond + 1;
+    expect_invalid_event(e, "ts");
+    e.ts_us = std::numeric_limits<std::int64_t>::max();
+    expect_invalid_event(e, "ts");
+    e.ts_us = std::numeric_limits<std::int64_t>::min();  // the past is fine
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    EventLimits strict = limits();
+    strict.max_future_us = 0;
+    e.ts_us = strict.now_us + 1;
+    expect_error([&] { abx::validate_event(e, strict); }, "22023", "invalid ts:");
+}
+
+// --- parse_event_item -----------------------------------------------------------------------
+
+EventInput item(const json& j, std::size_t index = 3) {
+    return abx::parse_event_item(j, index, limits());
+}
+
+void expect_item_error(const json& j, const std::string& sqlstate, const std::string& field) {
+    expect_error([&] { item(j); }, sqlstate, "invalid events[3]" + field + ":");
+}
+
+TEST(EventInputTest, ParsesFullItem) {
+    auto e = item(json::parse(R"({
+        "experiment": "checkout_button_color", "subject": "user_123", "event": "conversion",
+        "value": 49.99, "ts": "2026-11-22T10:00:00+02:00", "meta": {"page": "checkout"},
+        "idempotency_key": "k1", "organization": "org-1"
+    })"));
+    EXPECT_EQ(e.experiment, "checkout_button_color");
+    EXPECT_EQ(e.subject, "user_123");
+    EXPECT_EQ(e.event_key, "conversion");
+    EXPECT_DOUBLE_EQ(e.value, 49.99);
+    ASSERT_TRUE(e.ts_us);
+    EXPECT_EQ(*e.ts_us, 1795334400 * kSecond);
+    EXPECT_EQ(e.meta, json({{"page", "checkout"}}));
+    EXPECT_EQ(e.idempotency_key, "k1");
+    EXPECT_EQ(e.organization, "org-1");
+}
+
+TEST(EventInputTest, ItemDefaults) {
+    auto e = item({{"event", "view"}});
+    EXPECT_EQ(e.experiment, "");  // left for the caller to fill in
+    EXPECT_EQ(e.subject, "");
+    EXPECT_DOUBLE_EQ(e.value, 1.0);
+    EXPECT_FALSE(e.ts_us);
+    EXPECT_EQ(e.meta, json::object());
+    EXPECT_FALSE(e.idempotency_key);
+    EXPECT_FALSE(e.organization);
+    // once defaults are known, validate_event requires them
+    expect_error([&] { abx::validate_event(e, limits()); }, "22023", "invalid experiment:");
+    e = item({{"event", "view"}, {"organization", nullptr}, {"value", nullptr}, {"ts", nullptr}});
+    EXPECT_FALSE(e.organization);
+    EXPECT_DOUBLE_EQ(e.value, 1.0);
+}
+
+TEST(EventInputTest, NumericSubjectBecomesDecimalString) {
+    EXPECT_EQ(item({{"event", "view"}, {"subject", 12345}}).subject, "12345");
+    EXPECT_EQ(item({{"event", "view"}, {"subject", -7}}).subject, "-7");
+    EXPECT_EQ(item({{"event", "view"}, {"subject", std::uint64_t{18446744073709551615u}}}).subject,
+              "18446744073709551615");
+    expect_item_error({{"event", "view"}, {"subject", 1.5}}, "22P02", ".subject");
+    expect_item_error({{"event", "view"}, {"subject", true}}, "22P02", ".subject");
+}
+
+TEST(EventInputTest, ItemErrorsNameThePath) {
+    expect_item_error(json::array(), "22P02", "");
+    expect_item_error("conversion", "22P02", "");
+    expect_item_error({{"event", "view"}, {"event_type", "x"}}, "22023", ".event_type");
+    expect_item_error({{"value", 1}}, "22023", ".event");
+    expect_item_error({{"event", 5}}, "22P02", ".event");
+    expect_item_error({{"event", "has space"}}, "22023", ".event");
+    expect_item_error({{"event", "view"}, {"experiment", ""}}, "22023", ".experiment");
+    expect_item_error({{"event", "view"}, {"experiment", 1}}, "22P02", ".experiment");
+    expect_item_error({{"event", "view"}, {"subject", ""}}, "22023", ".subject");
+    expect_item_error({{"event", "view"}, {"subject", std::string(257, 's')}}, "22023", ".subject");
+    expect_item_error({{"event", "view"}, {"value", "12"}}, "22P02", ".value");
+    expect_item_error({{"event", "view"}, {"ts", 1795334400}}, "22P02", ".ts");
+    expect_item_error({{"event", "view"}, {"ts", "2023-02-29T00:00:00Z"}}, "22007", ".ts");
+    expect_item_error({{"event", "view"}, {"ts", "2026-11-22T08:05:01Z"}}, "22023", ".ts");
+    expect_item_error({{"event", "view"}, {"meta", json::array()}}, "22P02", ".meta");
+    expect_item_error({{"event", "view"}, {"meta", "x"}}, "22P02", ".meta");
+    expect_item_error({{"event", "view"}, {"idempotency_key", ""}}, "22023", ".idempotency_key");
+    expect_item_error({{"event", "view"}, {"idempotency_key", 3}}, "22P02", ".idempotency_key");
+    expect_item_error({{"event", "view"}, {"organization", 3}}, "22P02", ".organization");
+    expect_error(
+        [] {
+            item({{"event", "view"}, {"ts", "yesterday"}});
+        },
+        "22007", "invalid events[3].ts: not an RFC 3339 timestamp");
+    expect_error(
+        [] {
+            abx::parse_event_item({{"event", "view"}, {"value", "x"}}, 0, limits());
+        },
+        "22P02", "invalid events[0].value:");
+    // exactly at the skew limit is accepted
+    EXPECT_NO_THROW(item({{"event", "view"}, {"ts", "2026-11-22T08:05:00Z"}}));
+}
+
+// --- batch_items ----------------------------------------------------------------------------
+
+TEST(EventInputTest, BatchShapes) {
+    const json array = json::parse(R"([{"event": "a"}, {"event": "b"}])");
+    EXPECT_EQ(&abx::batch_items(array), &array);
+    const json wrapped = json::parse(R"({"events": [{"event": "a"}]})");
+    EXPECT_EQ(&abx::batch_items(wrapped), &wrapped["events"]);
+    EXPECT_EQ(abx::batch_items(json::array()).size(), 0u);
+
+    const char* bad[] = {
+        R"({"events": {"event": "a"}})",
+        R"({"events": [], "extra": 1})",
+        R"({"event": "a"})",
+        R"({})",
+        R"("events")",
+        R"(null)",
+        R"(3)",
+        R"({"events": null})",
+    };
+    for (const char* text : bad) {
+        SCOPED_TRACE(text);
+        expect_error([&] { abx::batch_items(json::parse(text)); }, "22023", "invalid events:");
+    }
+}
+
+}  // namespace
