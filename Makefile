@@ -4,7 +4,7 @@ EXTVERSION  = 0.1.0
 MODULE_big  = abx
 DATA        = $(wildcard src/sql/abx--*.sql)
 
-CORE_SRCS   = $(wildcard src/core/*.cpp src/core/stats/*.cpp)
+CORE_SRCS   = $(wildcard src/core/*.cpp src/core/*/*.cpp)
 PG_SRCS     = $(wildcard src/pg/*.cpp worker/*.cpp)
 OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
@@ -29,7 +29,7 @@ override CPPFLAGS += -MMD -MP
 EXTRA_CLEAN = $(OBJS:.o=.d)
 
 # The core is compiled as the core, even inside abx.so.
-src/core/%.o src/core/stats/%.o: override CPPFLAGS += -DABX_CORE_BUILD
+src/core/%.o: override CPPFLAGS += -DABX_CORE_BUILD
 
 .PHONY: deps core unit demo demo-stop test bench format
 deps:

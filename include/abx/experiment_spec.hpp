@@ -34,6 +34,7 @@ struct ExperimentSpec {
     // Analysis settings kept as given for later stages (metrics, winner policy, guardrails).
     nlohmann::json metrics = nlohmann::json::object();
     nlohmann::json winner_policy = nlohmann::json::object();
+    nlohmann::json analysis = nlohmann::json::object();  // confidence, sequential tuning, priors
 
     std::size_t control_index() const;
 };

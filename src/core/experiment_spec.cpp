@@ -14,6 +14,8 @@
 // - completed/archived refuse every update, even an empty patch.
 #include "abx/experiment_spec.hpp"
 
+#include "abx/analysis.hpp"
+
 #include "abx/error.hpp"
 #include "abx/targeting.hpp"
 
@@ -36,7 +38,7 @@ constexpr std::size_t kMaxVariants = 100;
 
 const std::initializer_list<std::string_view> kSpecKeys = {
     "code",     "name", "description", "kind",    "targeting",
-    "coverage", "salt", "variants",    "metrics", "winner_policy"};
+    "coverage", "salt", "variants",    "metrics", "winner_policy", "analysis"};
 const std::initializer_list<std::string_view> kVariantKeys = {"key", "name", "weight", "config",
                                                               "is_control"};
 const std::initializer_list<std::string_view> kPatchVariantKeys = {
@@ -174,12 +176,18 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
         out.salt = s;
     }
 
-    for (const char* key : {"metrics", "winner_policy"}) {
+    for (auto [key, field] : {std::pair{"metrics", &out.metrics},
+                              std::pair{"winner_policy", &out.winner_policy},
+                              std::pair{"analysis", &out.analysis}}) {
         if (const json* v = get(spec, key)) {
             if (!v->is_object()) invalid_field(key, "must be a JSON object");
-            (std::string_view(key) == "metrics" ? out.metrics : out.winner_policy) = *v;
+            *field = *v;
         }
     }
+    // The analysis documents are validated where they are defined (analysis.hpp).
+    analysis::parse_metrics(out.metrics);
+    analysis::parse_winner_policy(out.winner_policy);
+    analysis::parse_settings(out.analysis);
 
     const json* variants = get(spec, "variants");
     if (!variants) invalid_field("variants", "is required");
@@ -255,7 +263,8 @@ nlohmann::json to_json(const ExperimentSpec& spec) {
                 {"coverage", spec.coverage},
                 {"variants", std::move(variants)},
                 {"metrics", spec.metrics},
-                {"winner_policy", spec.winner_policy}};
+                {"winner_policy", spec.winner_policy},
+                {"analysis", spec.analysis}};
     if (!spec.salt.empty()) out["salt"] = spec.salt;
     return out;
 }

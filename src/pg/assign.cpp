@@ -24,9 +24,13 @@ SELECT e.id, e.status, e.salt, e.coverage, e.targeting,
  LIMIT 1)SQL";
 Statement lookup(kLookupSql, {TEXTOID, TEXTOID, TEXTOID});
 
-Statement variants_of(
-    "SELECT id, weight, key, config FROM abx.variants WHERE experiment_id = $1 ORDER BY position",
-    {INT8OID});
+// Bandit experiments hash new subjects onto their arms' Thompson-sampling shares (abx.bandit_arms,
+// refreshed by abx.aggregate); every other experiment onto its configured weights.
+Statement variants_of(R"SQL(
+SELECT v.id, coalesce(b.share, v.weight), v.key, v.config
+  FROM abx.variants v LEFT JOIN abx.bandit_arms b ON b.variant_id = v.id
+ WHERE v.experiment_id = $1 ORDER BY v.position)SQL",
+                      {INT8OID});
 
 Statement insert_assignment(R"SQL(
 INSERT INTO abx.assignments (experiment_id, organization_id, subject, variant_id, assigned_at, context)

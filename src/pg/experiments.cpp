@@ -12,17 +12,17 @@ namespace {
 
 Statement insert_experiment(R"SQL(
 INSERT INTO abx.experiments (organization_id, code, name, description, kind, targeting, coverage,
-                             salt, metrics, winner_policy, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id)SQL",
+                             salt, metrics, winner_policy, created_at, updated_at, analysis)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id)SQL",
                             {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID,
-                             TEXTOID, JSONBOID, JSONBOID, TIMESTAMPTZOID});
+                             TEXTOID, JSONBOID, JSONBOID, TIMESTAMPTZOID, JSONBOID});
 
 Statement update_experiment_row(R"SQL(
 UPDATE abx.experiments SET code = $2, name = $3, description = $4, kind = $5, targeting = $6,
-       coverage = $7, metrics = $8, winner_policy = $9, updated_at = $10
+       coverage = $7, metrics = $8, winner_policy = $9, updated_at = $10, analysis = $11
  WHERE id = $1)SQL",
                                 {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID,
-                                 JSONBOID, JSONBOID, TIMESTAMPTZOID});
+                                 JSONBOID, JSONBOID, TIMESTAMPTZOID, JSONBOID});
 
 Statement insert_variant(R"SQL(
 INSERT INTO abx.variants (experiment_id, key, name, weight, config, is_control, position)
@@ -148,7 +148,7 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
     ensure_code_free(spec.code, org_id, org_key);
     if (spec.salt.empty()) spec.salt = random_salt();
 
-    Args args(11);
+    Args args(12);
     set_org(args, 0, org_id);
     args.set(1, text_datum(spec.code))
         .set(2, text_datum(spec.name))
@@ -159,7 +159,8 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
         .set(7, text_datum(spec.salt))
         .set(8, jsonb_datum(spec.metrics))
         .set(9, jsonb_datum(spec.winner_policy))
-        .set(10, TimestampTzGetDatum(abx_now()));
+        .set(10, TimestampTzGetDatum(abx_now()))
+        .set(11, jsonb_datum(spec.analysis));
     insert_experiment.run(args.values(), args.nulls(), false);
     std::int64_t id = *col_int64(0, 1);
     insert_variants(id, spec.variants);
@@ -178,7 +179,7 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
     if (next.code != current.spec.code)
         ensure_code_free(next.code, resolve_organization(org_key), org_key);
 
-    Args args(10);
+    Args args(11);
     args.set(0, Int64GetDatum(current.id))
         .set(1, text_datum(next.code))
         .set(2, text_datum(next.name))
@@ -188,7 +189,8 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
         .set(6, Float8GetDatum(next.coverage))
         .set(7, jsonb_datum(next.metrics))
         .set(8, jsonb_datum(next.winner_policy))
-        .set(9, TimestampTzGetDatum(abx_now()));
+        .set(9, TimestampTzGetDatum(abx_now()))
+        .set(10, jsonb_datum(next.analysis));
     update_experiment_row.run(args.values(), args.nulls(), false);
 
     if (current.status == Status::Draft) {

@@ -5,17 +5,13 @@ namespace {
 
 Statement organization_by_key("SELECT id FROM abx.organizations WHERE key = $1", {TEXTOID});
 
-Statement experiment_by_code(
+const char* const kExperimentByCode =
     "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM "
-    "$2",
-    {TEXTOID, INT8OID});
-Statement experiment_by_code_locked(
-    "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM "
-    "$2 "
-    "FOR UPDATE",
-    {TEXTOID, INT8OID});
+    "winner_policy, analysis FROM abx.experiments "
+    "WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2";
+Statement experiment_by_code(kExperimentByCode, {TEXTOID, INT8OID});
+Statement experiment_by_code_locked(std::string(kExperimentByCode) + " FOR UPDATE",
+                                    {TEXTOID, INT8OID});
 Statement variants_of(
     "SELECT id, key, name, weight, config, is_control FROM abx.variants WHERE experiment_id = $1 "
     "ORDER BY position",
@@ -26,7 +22,7 @@ SELECT jsonb_build_object(
          'id', e.id, 'code', e.code, 'organization', o.key, 'name', e.name,
          'description', e.description, 'status', e.status, 'kind', e.kind,
          'targeting', e.targeting, 'coverage', e.coverage, 'salt', e.salt,
-         'metrics', e.metrics, 'winner_policy', e.winner_policy,
+         'metrics', e.metrics, 'winner_policy', e.winner_policy, 'analysis', e.analysis,
          'created_at', e.created_at, 'updated_at', e.updated_at, 'started_at', e.started_at,
          'paused_at', e.paused_at, 'completed_at', e.completed_at, 'archived_at', e.archived_at,
          'variants', (SELECT jsonb_agg(jsonb_build_object('key', v.key, 'name', v.name,
@@ -84,6 +80,7 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
     e.spec.salt = *col_text(0, 9);
     e.spec.metrics = *col_jsonb(0, 10);
     e.spec.winner_policy = *col_jsonb(0, 11);
+    e.spec.analysis = *col_jsonb(0, 12);
 
     Args vargs(1);
     vargs.set(0, Int64GetDatum(e.id));

@@ -30,6 +30,7 @@ CREATE TABLE abx.experiments (
     salt            text NOT NULL,
     metrics         jsonb NOT NULL DEFAULT '{}',
     winner_policy   jsonb NOT NULL DEFAULT '{}',
+    analysis        jsonb NOT NULL DEFAULT '{}',
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
     started_at      timestamptz,
@@ -84,8 +85,12 @@ CREATE TABLE abx.events (
     ts              timestamptz NOT NULL,
     received_at     timestamptz NOT NULL DEFAULT now(),
     meta            jsonb,
-    idempotency_key text
+    idempotency_key text,
+    -- The inserting (top-level) transaction: abx.aggregate() reads the events of transactions that
+    -- finished since its last run, by xid window, so none is missed or counted twice.
+    xid             xid8 NOT NULL DEFAULT pg_current_xact_id()
 ) PARTITION BY RANGE (ts);
+CREATE INDEX events_aggregation_window ON abx.events (experiment_id, xid);
 ALTER SEQUENCE abx.events_id_seq OWNED BY abx.events.id;
 CREATE TABLE abx.events_default PARTITION OF abx.events DEFAULT;
 
@@ -100,6 +105,71 @@ CREATE TABLE abx.event_idempotency (
     PRIMARY KEY (experiment_id, idempotency_key)
 );
 
+-- ---------------------------------------------------------------------------------------------
+-- Aggregates maintained by abx.aggregate(): time buckets per event key, per-subject totals, and
+-- per-variant sufficient statistics per metric (with the sequential test's memory).
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE abx.metric_buckets (
+    experiment_id  bigint NOT NULL,
+    variant_id     integer NOT NULL,
+    event_key      text NOT NULL,
+    bucket_start   timestamptz NOT NULL,
+    bucket_seconds integer NOT NULL,
+    count          bigint NOT NULL,
+    sum            double precision NOT NULL,
+    sum_sq         double precision NOT NULL,
+    min            double precision NOT NULL,
+    max            double precision NOT NULL,
+    PRIMARY KEY (experiment_id, variant_id, event_key, bucket_seconds, bucket_start)
+);
+
+CREATE TABLE abx.subject_events (
+    experiment_id   bigint NOT NULL,
+    organization_id bigint NOT NULL,
+    subject         text NOT NULL,
+    event_key       text NOT NULL,
+    variant_id      integer NOT NULL,
+    count           bigint NOT NULL,
+    sum             double precision NOT NULL,
+    PRIMARY KEY (experiment_id, organization_id, subject, event_key)
+);
+
+CREATE TABLE abx.variant_metric_stats (
+    experiment_id bigint NOT NULL,
+    variant_id    integer NOT NULL,
+    metric_key    text NOT NULL,
+    n             double precision NOT NULL DEFAULT 0,  -- subjects in the population (avg, rate with denominator)
+    sum           double precision NOT NULL DEFAULT 0,  -- Σx over subjects
+    sum_sq        double precision NOT NULL DEFAULT 0,  -- Σx² over subjects
+    seq_looks     bigint NOT NULL DEFAULT 0,
+    seq_p_value   double precision NOT NULL DEFAULT 1,
+    seq_lower     double precision NOT NULL DEFAULT '-Infinity',
+    seq_upper     double precision NOT NULL DEFAULT 'Infinity',
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (experiment_id, variant_id, metric_key)
+);
+
+CREATE TABLE abx.aggregation_state (
+    experiment_id     bigint PRIMARY KEY,
+    xid_done          xid8 NOT NULL DEFAULT '0',  -- events of transactions below this are aggregated
+    metrics_signature text NOT NULL DEFAULT '',   -- the metric definitions the statistics follow
+    runs              bigint NOT NULL DEFAULT 0,
+    events_total      bigint NOT NULL DEFAULT 0,
+    last_events       bigint NOT NULL DEFAULT 0,
+    last_run_at       timestamptz
+);
+
+-- Thompson-sampling state of bandit experiments: the posterior of each arm's primary rate and the
+-- allocation share new subjects are hashed onto.
+CREATE TABLE abx.bandit_arms (
+    experiment_id bigint NOT NULL,
+    variant_id    integer NOT NULL PRIMARY KEY,
+    alpha         double precision NOT NULL,
+    beta          double precision NOT NULL,
+    share         double precision NOT NULL CHECK (share >= 0 AND share <= 1),
+    updated_at    timestamptz NOT NULL
+);
+
 -- Keep user data in pg_dump output.
 SELECT pg_catalog.pg_extension_config_dump('abx.organizations', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.experiments', '');
@@ -108,6 +178,11 @@ SELECT pg_catalog.pg_extension_config_dump('abx.assignments', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.event_idempotency', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.metric_buckets', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.subject_events', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.variant_metric_stats', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.aggregation_state', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.bandit_arms', '');
 
 -- ---------------------------------------------------------------------------------------------
 -- Functions. All logic is C++ (src/pg/ glue over the src/core/ library).
@@ -205,3 +280,41 @@ SELECT e.id AS experiment_id,
           FROM abx.events x WHERE x.experiment_id = e.id AND x.variant_id = v.id) ev ON true;
 COMMENT ON VIEW abx.variant_overview IS
     'Per experiment and variant: assigned subjects, events, and distinct subjects with at least one event.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Analysis
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION abx.aggregate(experiment text DEFAULT NULL, organization text DEFAULT NULL)
+    RETURNS TABLE (experiment_code text, organization_key text, events bigint, subjects bigint,
+                   buckets bigint, events_total bigint, runs bigint)
+    AS 'MODULE_PATHNAME', 'abx_aggregate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.aggregate(text, text) IS
+    'Folds the events of transactions finished since the last run into buckets, per-subject totals and per-variant statistics; one experiment, or all running, paused and completed ones.';
+
+CREATE FUNCTION abx.results(experiment text, organization text DEFAULT NULL)
+    RETURNS TABLE (variant text, is_control boolean, metric text, kind text, role text,
+                   n double precision, mean double precision, sd double precision,
+                   mean_lower double precision, mean_upper double precision,
+                   abs_lift double precision, abs_lift_lower double precision, abs_lift_upper double precision,
+                   rel_lift double precision, rel_lift_lower double precision, rel_lift_upper double precision,
+                   p_value double precision, p_value_holm double precision,
+                   seq_p_value double precision, seq_lower double precision, seq_upper double precision,
+                   chance_to_beat_control double precision, expected_loss double precision,
+                   prob_best double precision, note text)
+    AS 'MODULE_PATHNAME', 'abx_results' LANGUAGE C STABLE;
+
+CREATE FUNCTION abx.srm(experiment text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_srm' LANGUAGE C STABLE;
+CREATE FUNCTION abx.insights(experiment text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_insights' LANGUAGE C STABLE;
+CREATE FUNCTION abx.evaluate_winner(experiment text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_evaluate_winner' LANGUAGE C STABLE;
+COMMENT ON FUNCTION abx.evaluate_winner(text, text) IS
+    'Applies the winner policy and safety checks to the current results; no side effect.';
+
+CREATE VIEW abx.running_results AS
+SELECT e.code AS experiment, o.key AS organization, r.*
+  FROM abx.experiments e
+  LEFT JOIN abx.organizations o ON o.id = e.organization_id
+  CROSS JOIN LATERAL abx.results(e.code, o.key) r
+ WHERE e.status = 'running';

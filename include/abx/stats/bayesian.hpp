@@ -1,7 +1,7 @@
 // Bayesian analysis of one metric across the arms of an experiment: Beta-Binomial posteriors for
 // rates, normal posteriors for means; chance to beat control, expected loss, probability of being
-// best, credible intervals, and the fail-fast rule. Formulas, sources, assumptions and switch points
-// are documented in docs/statistics-bayesian.md.
+// best, credible intervals, and the fail-fast rule. Formulas, sources, assumptions and switch
+// points are documented in docs/statistics-bayesian.md.
 #pragma once
 #include "abx/core_only.hpp"
 #include "abx/stats/summary.hpp"
@@ -87,11 +87,14 @@ double expected_excess(const NormalPosterior& x, const NormalPosterior& y);
 
 // Treatment against control, oriented by `better`.
 struct BayesComparison {
-    double control_mean = 0.0;    // posterior means
+    double control_mean = 0.0;  // posterior means
     double treatment_mean = 0.0;
-    double chance_to_beat_control = 0.0;   // P(treatment is better than control)
-    double expected_loss_treatment = 0.0;  // E[how much worse treatment is, or 0]: risk of shipping it
-    double expected_loss_control = 0.0;    // E[how much worse control is, or 0]: risk of keeping it
+    // P(treatment is better than control).
+    double chance_to_beat_control = 0.0;
+    // E[how much worse the treatment is, or 0]: the risk of shipping it.
+    double expected_loss_treatment = 0.0;
+    // E[how much worse the control is, or 0]: the risk of keeping it.
+    double expected_loss_control = 0.0;
 };
 // For Better::Higher: chance = P(T > C), loss_treatment = E[max(C - T, 0)],
 // loss_control = E[max(T - C, 0)]; for Better::Lower the inequalities and differences flip.
@@ -113,8 +116,7 @@ BayesComparison compare_means(const Summary& control, const Summary& treatment,
 // Lower), exact for independent posteriors, computed by adaptive quadrature. The result has one
 // entry per arm and is normalised to sum to 1 (the raw sum differs from 1 by < 1e-9).
 // At least one arm; with one arm the result is {1}.
-std::vector<double> prob_best(std::span<const BetaPosterior> arms,
-                              Better better = Better::Higher);
+std::vector<double> prob_best(std::span<const BetaPosterior> arms, Better better = Better::Higher);
 // Normal arms may have sd 0 (a point mass); point masses tied at the top share equally.
 std::vector<double> prob_best(std::span<const NormalPosterior> arms,
                               Better better = Better::Higher);
@@ -129,13 +131,13 @@ std::vector<double> prob_best_means(std::span<const Summary> arms, Better better
 // An arm is flagged as a loser when it and the reference ("best") arm both have at least
 // min_samples subjects and P(arm is worse than best) > threshold.
 struct FailFastConfig {
-    double threshold = 0.95;    // in (0, 1)
-    double min_samples = 100;   // subjects, >= 0
+    double threshold = 0.95;   // in (0, 1)
+    double min_samples = 100;  // subjects, >= 0
 };
 
 struct FailFastArm {
-    bool eligible = false;                   // n >= min_samples (and, for means, n >= 2)
-    double prob_worse_than_best = 0.0;       // 0 for the best arm itself; NaN if undefined
+    bool eligible = false;              // n >= min_samples (and, for means, n >= 2)
+    double prob_worse_than_best = 0.0;  // 0 for the best arm itself; NaN if undefined
     bool flagged = false;
 };
 

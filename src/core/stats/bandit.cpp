@@ -19,7 +19,9 @@ void check_arm(const BetaPosterior& p, const std::string& name) {
         invalid_field(name + ".beta", "must be finite and > 0");
 }
 
-std::string arm_name(std::size_t i) { return "arms[" + std::to_string(i) + "]"; }
+std::string arm_name(std::size_t i) {
+    return "arms[" + std::to_string(i) + "]";
+}
 
 void check_arms(std::span<const BetaPosterior> arms) {
     if (arms.empty()) invalid_field("arms", "at least one arm is required");
@@ -176,8 +178,8 @@ std::vector<double> thompson_shares(std::span<const BanditArm> arms, const Alloc
         BanditRng rng(config.seed);
         for (std::size_t d = 0; d < config.draws; ++d) ++wins[pick_unchecked(posts, rng, better)];
         for (std::size_t m = 0; m < mature.size(); ++m)
-            shares[mature[m]] = mature_mass * static_cast<double>(wins[m]) /
-                                static_cast<double>(config.draws);
+            shares[mature[m]] =
+                mature_mass * static_cast<double>(wins[m]) / static_cast<double>(config.draws);
     }
 
     // 3. floor over the arms that are on
@@ -191,7 +193,8 @@ std::vector<double> thompson_shares(std::span<const BanditArm> arms, const Alloc
     }
     if (!(std::isfinite(config.min_share) && config.min_share >= 0 &&
           config.min_share * static_cast<double>(on.size()) <= 1.0 + 1e-12))
-        invalid_field("min_share", "must be between 0 and 1 / number of arms with a positive weight");
+        invalid_field("min_share",
+                      "must be between 0 and 1 / number of arms with a positive weight");
     const std::vector<double> floored = apply_min_share(on_shares, config.min_share);
     std::vector<double> out(arms.size(), 0.0);
     for (std::size_t m = 0; m < on.size(); ++m) out[on[m]] = floored[m];

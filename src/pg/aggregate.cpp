@@ -1,0 +1,306 @@
+// abx.aggregate(): folds newly committed events into time buckets, per-subject totals and
+// per-variant sufficient statistics, then takes one sequential look and refreshes bandit state.
+//
+// Exactness. Every event row stores the top-level xid of the transaction that inserted it. A run
+// reads the window  xid_done <= xid < xmin(S)  where S is the snapshot of the statement that reads
+// it: every transaction below xmin(S) has finished, so its committed rows are all visible in S and
+// no row can later appear below that bound; rows of transactions still running (or started later)
+// have xid >= xmin(S) and are left for a later run. The next run starts at this run's bound, so
+// each committed event falls in exactly one window. Runs on one experiment are serialised by an
+// advisory lock and the bound is stored in the same transaction as the aggregates, so a rolled
+// back run changes nothing and two concurrent runs cannot both take one window.
+#include "analysis_input.hpp"
+
+#include "abx/aggregation.hpp"
+#include "abx/stats/bandit.hpp"
+
+#include <map>
+
+namespace abx::pg {
+namespace {
+
+constexpr int kBucketSeconds = 3600;      // seed 004: one-hour buckets
+constexpr int kAdvisoryClass = 0x616278;  // 'abx'
+
+Statement lock_experiment("SELECT pg_advisory_xact_lock($1, $2)", {INT4OID, INT4OID});
+
+Statement ensure_state(
+    "INSERT INTO abx.aggregation_state (experiment_id) VALUES ($1) ON CONFLICT DO NOTHING",
+    {INT8OID});
+Statement read_state(
+    "SELECT xid_done::text, metrics_signature FROM abx.aggregation_state WHERE experiment_id = $1",
+    {INT8OID});
+
+// One statement, one snapshot: the bound, the bucket upsert and the per-subject batch.
+Statement take_window(R"SQL(
+WITH bound AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS hi),
+w AS MATERIALIZED (
+  SELECT e.organization_id, e.subject, e.variant_id, e.event_key, e.value, e.ts
+    FROM abx.events e, bound
+   WHERE e.experiment_id = $1 AND e.xid >= $2::xid8 AND e.xid < bound.hi),
+buckets AS (
+  INSERT INTO abx.metric_buckets AS m (experiment_id, variant_id, event_key, bucket_start,
+                                       bucket_seconds, count, sum, sum_sq, min, max)
+  SELECT $1, variant_id, event_key, date_bin(make_interval(secs => $3), ts, 'epoch'), $3,
+         count(*), sum(value), sum(value * value), min(value), max(value)
+    FROM w GROUP BY variant_id, event_key, 4
+  ON CONFLICT (experiment_id, variant_id, event_key, bucket_seconds, bucket_start) DO UPDATE
+     SET count = m.count + excluded.count, sum = m.sum + excluded.sum,
+         sum_sq = m.sum_sq + excluded.sum_sq, min = least(m.min, excluded.min),
+         max = greatest(m.max, excluded.max)
+  RETURNING 1),
+batch AS (
+  SELECT organization_id, subject, variant_id, event_key, count(*) AS n, sum(value) AS total
+    FROM w GROUP BY 1, 2, 3, 4)
+SELECT bound.hi::text, (SELECT count(*) FROM buckets), b.organization_id, b.subject, b.variant_id,
+       b.event_key, b.n, b.total
+  FROM bound LEFT JOIN batch b ON true)SQL",
+                      {INT8OID, TEXTOID, INT4OID});
+
+Statement totals_before(R"SQL(
+SELECT s.organization_id, s.subject, s.event_key, s.count, s.sum
+  FROM abx.subject_events s
+  JOIN unnest($2::int8[], $3::text[]) AS t(organization_id, subject)
+    ON s.organization_id = t.organization_id AND s.subject = t.subject
+ WHERE s.experiment_id = $1)SQL",
+                        {INT8OID, INT8ARRAYOID, TEXTARRAYOID});
+
+Statement add_totals(R"SQL(
+INSERT INTO abx.subject_events AS s (experiment_id, organization_id, subject, event_key, variant_id,
+                                     count, sum)
+SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::float8[])
+ON CONFLICT (experiment_id, organization_id, subject, event_key) DO UPDATE
+   SET count = s.count + excluded.count, sum = s.sum + excluded.sum)SQL",
+                     {INT8OID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+                      FLOAT8ARRAYOID});
+
+Statement all_totals(
+    "SELECT organization_id, subject, event_key, count, sum, variant_id FROM abx.subject_events "
+    "WHERE experiment_id = $1",
+    {INT8OID});
+
+Statement clear_stats("DELETE FROM abx.variant_metric_stats WHERE experiment_id = $1", {INT8OID});
+
+Statement add_stats(R"SQL(
+INSERT INTO abx.variant_metric_stats AS s (experiment_id, variant_id, metric_key, n, sum, sum_sq)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (experiment_id, variant_id, metric_key) DO UPDATE
+   SET n = s.n + excluded.n, sum = s.sum + excluded.sum, sum_sq = s.sum_sq + excluded.sum_sq,
+       updated_at = now())SQL",
+                    {INT8OID, INT4OID, TEXTOID, FLOAT8OID, FLOAT8OID, FLOAT8OID});
+
+Statement save_state(R"SQL(
+UPDATE abx.aggregation_state
+   SET xid_done = greatest(xid_done, $2::xid8), metrics_signature = $3, runs = runs + 1,
+       events_total = events_total + $4, last_events = $4, last_run_at = $5
+ WHERE experiment_id = $1
+RETURNING events_total, runs)SQL",
+                     {INT8OID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID});
+
+Statement save_arm(R"SQL(
+INSERT INTO abx.bandit_arms AS b (experiment_id, variant_id, alpha, beta, share, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (variant_id) DO UPDATE
+   SET alpha = excluded.alpha, beta = excluded.beta, share = excluded.share,
+       updated_at = excluded.updated_at)SQL",
+                   {INT8OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, TIMESTAMPTZOID});
+
+Statement experiments_to_aggregate(
+    "SELECT e.id FROM abx.experiments e WHERE e.status IN ('running', 'paused', 'completed') "
+    "ORDER BY e.id",
+    {});
+
+using SubjectKey = std::pair<std::int64_t, std::string>;  // organization scope, subject
+
+void add_deltas(std::int64_t experiment_id, const std::vector<analysis::MetricSpec>& metrics,
+                const std::vector<aggregation::TouchedSubject>& touched) {
+    for (const auto& [variant_id, row] : aggregation::metric_deltas(metrics, touched)) {
+        for (std::size_t m = 0; m < metrics.size(); ++m) {
+            Args a(6);
+            a.set(0, Int64GetDatum(experiment_id))
+                .set(1, Int32GetDatum((int)variant_id))
+                .set(2, text_datum(metrics[m].key))
+                .set(3, Float8GetDatum(row[m].n))
+                .set(4, Float8GetDatum(row[m].sum))
+                .set(5, Float8GetDatum(row[m].sum_sq));
+            add_stats.run(a.values(), a.nulls(), false);
+        }
+    }
+}
+
+// Recomputes the per-variant statistics from the per-subject totals: after the metric
+// definitions changed (or on the first run with metrics).
+void rebuild_stats(std::int64_t experiment_id, const std::vector<analysis::MetricSpec>& metrics) {
+    Args id(1);
+    id.set(0, Int64GetDatum(experiment_id));
+    clear_stats.run(id.values(), id.nulls(), false);
+    std::uint64_t n = all_totals.run(id.values(), id.nulls(), false);
+    std::map<SubjectKey, aggregation::TouchedSubject> subjects;
+    for (std::uint64_t r = 0; r < n; ++r) {
+        auto& s = subjects[{*col_int64(r, 1), *col_text(r, 2)}];
+        s.variant_id = *col_int64(r, 6);
+        s.added[*col_text(r, 3)] = {(double)*col_int64(r, 4), *col_float8(r, 5)};
+    }
+    std::vector<aggregation::TouchedSubject> touched;
+    for (auto& [key, s] : subjects) touched.push_back(std::move(s));
+    add_deltas(experiment_id, metrics, touched);
+}
+
+struct RunResult {
+    std::string code;
+    std::optional<std::string> organization;
+    std::int64_t events = 0, subjects = 0, buckets = 0, events_total = 0, runs = 0;
+};
+
+void refresh_bandit(const AnalysisInput& in) {
+    if (in.experiment.spec.kind != ExperimentKind::Bandit || in.metrics.empty()) return;
+    const analysis::MetricSpec& primary = in.metrics.front();
+    if (primary.role != analysis::MetricRole::Primary || primary.kind != analysis::MetricKind::Rate)
+        return;
+    std::vector<stats::Summary> arms;
+    for (const auto& v : in.data.variants) arms.push_back(v.metrics.front());
+    std::vector<double> shares = stats::thompson_shares_rates(
+        arms, in.data.settings.bandit, primary.better, in.data.settings.prior);
+    TimestampTz now = abx_now();
+    for (std::size_t i = 0; i < arms.size(); ++i) {
+        stats::BetaPosterior post = stats::beta_posterior(arms[i], in.data.settings.prior);
+        Args a(6);
+        a.set(0, Int64GetDatum(in.experiment.id))
+            .set(1, Int32GetDatum((int)in.variant_ids[i]))
+            .set(2, Float8GetDatum(post.alpha))
+            .set(3, Float8GetDatum(post.beta))
+            .set(4, Float8GetDatum(shares[i]))
+            .set(5, TimestampTzGetDatum(now));
+        save_arm.run(a.values(), a.nulls(), false);
+    }
+}
+
+RunResult aggregate_one(std::int64_t experiment_id) {
+    Args id(1);
+    id.set(0, Int64GetDatum(experiment_id));
+    Args lock(2);
+    lock.set(0, Int32GetDatum(kAdvisoryClass)).set(1, Int32GetDatum((int)experiment_id));
+    lock_experiment.run(lock.values(), lock.nulls(), false);
+    ensure_state.run(id.values(), id.nulls(), false);
+    read_state.run(id.values(), id.nulls(), false, 1);
+    std::string xid_done = *col_text(0, 1);
+    std::string signature = *col_text(0, 2);
+
+    AnalysisInput before = load_analysis_input(experiment_id, false);
+    std::string new_signature = before.experiment.spec.metrics.dump();
+    if (new_signature != signature) rebuild_stats(experiment_id, before.metrics);
+
+    Args w(3);
+    w.set(0, Int64GetDatum(experiment_id))
+        .set(1, text_datum(xid_done))
+        .set(2, Int32GetDatum(kBucketSeconds));
+    std::uint64_t rows = take_window.run(w.values(), w.nulls(), false);
+    RunResult result;
+    std::string hi = *col_text(0, 1);
+    result.buckets = *col_int64(0, 2);
+    std::map<SubjectKey, aggregation::TouchedSubject> touched;
+    std::vector<Datum> orgs, subjects, keys, variants, counts, sums;
+    for (std::uint64_t r = 0; r < rows; ++r) {
+        std::optional<std::int64_t> org = col_int64(r, 3);
+        if (!org) break;  // the bound row of an empty window
+        std::string subject = *col_text(r, 4);
+        std::int64_t variant = *col_int64(r, 5);
+        std::string key = *col_text(r, 6);
+        std::int64_t n = *col_int64(r, 7);
+        double total = *col_float8(r, 8);
+        result.events += n;
+        auto& t = touched[{*org, subject}];
+        t.variant_id = variant;
+        t.added[key] = {(double)n, total};
+        orgs.push_back(Int64GetDatum(*org));
+        subjects.push_back(text_datum(subject));
+        keys.push_back(text_datum(key));
+        variants.push_back(Int32GetDatum((int)variant));
+        counts.push_back(Int64GetDatum(n));
+        sums.push_back(Float8GetDatum(total));
+    }
+    result.subjects = (std::int64_t)touched.size();
+
+    if (!touched.empty()) {
+        std::vector<Datum> touched_orgs, touched_subjects;
+        for (const auto& [key, s] : touched) {
+            touched_orgs.push_back(Int64GetDatum(key.first));
+            touched_subjects.push_back(text_datum(key.second));
+        }
+        Args b(3);
+        b.set(0, Int64GetDatum(experiment_id))
+            .set(1, array_datum(INT8OID, touched_orgs))
+            .set(2, array_datum(TEXTOID, touched_subjects));
+        std::uint64_t n = totals_before.run(b.values(), b.nulls(), false);
+        for (std::uint64_t r = 0; r < n; ++r) {
+            auto& t = touched[{*col_int64(r, 1), *col_text(r, 2)}];
+            t.before[*col_text(r, 3)] = {(double)*col_int64(r, 4), *col_float8(r, 5)};
+        }
+        Args add(7);
+        add.set(0, Int64GetDatum(experiment_id))
+            .set(1, array_datum(INT8OID, orgs))
+            .set(2, array_datum(TEXTOID, subjects))
+            .set(3, array_datum(TEXTOID, keys))
+            .set(4, array_datum(INT4OID, variants))
+            .set(5, array_datum(INT8OID, counts))
+            .set(6, array_datum(FLOAT8OID, sums));
+        add_totals.run(add.values(), add.nulls(), false);
+        std::vector<aggregation::TouchedSubject> list;
+        for (auto& [key, s] : touched) list.push_back(std::move(s));
+        add_deltas(experiment_id, before.metrics, list);
+    }
+
+    Args st(5);
+    st.set(0, Int64GetDatum(experiment_id))
+        .set(1, text_datum(hi))
+        .set(2, text_datum(new_signature))
+        .set(3, Int64GetDatum(result.events))
+        .set(4, TimestampTzGetDatum(abx_now()));
+    save_state.run(st.values(), st.nulls(), false, 1);
+    result.events_total = *col_int64(0, 1);
+    result.runs = *col_int64(0, 2);
+
+    // One look of the sequential test per run, and the bandit's allocation from fresh posteriors.
+    AnalysisInput after = load_analysis_input(experiment_id, false);
+    if (!after.metrics.empty()) {
+        analysis::Analysis look = analysis::analyze(after.data, true);
+        store_sequential_memory(after, look);
+    }
+    refresh_bandit(after);
+    result.code = after.experiment.spec.code;
+    result.organization = after.organization;
+    return result;
+}
+
+}  // namespace
+}  // namespace abx::pg
+
+using namespace abx;
+using namespace abx::pg;
+
+ABX_SQL_FUNCTION(abx_aggregate) {
+    std::optional<std::string> code = arg_text_opt(fcinfo, 0);
+    std::optional<std::string> org = arg_text_opt(fcinfo, 1);
+    spi_connect();
+    std::vector<std::int64_t> ids;
+    if (code) {
+        ids.push_back(load_experiment(*code, org, false).id);
+    } else {
+        std::uint64_t n = experiments_to_aggregate.run(nullptr, nullptr, false);
+        for (std::uint64_t r = 0; r < n; ++r) ids.push_back(*col_int64(r, 1));
+    }
+    std::vector<RunResult> results;
+    for (std::int64_t id : ids) results.push_back(aggregate_one(id));
+    spi_finish();
+    RowSink sink(fcinfo);
+    for (const RunResult& r : results) {
+        Datum values[7] = {
+            text_datum(r.code),       r.organization ? text_datum(*r.organization) : 0,
+            Int64GetDatum(r.events),  Int64GetDatum(r.subjects),
+            Int64GetDatum(r.buckets), Int64GetDatum(r.events_total),
+            Int64GetDatum(r.runs)};
+        bool nulls[7] = {false, !r.organization, false, false, false, false, false};
+        sink.put(values, nulls);
+    }
+    return (Datum)0;
+}

@@ -1,0 +1,121 @@
+#include "analysis_input.hpp"
+
+#include "abx/aggregation.hpp"
+
+namespace abx::pg {
+namespace {
+
+Statement code_of(
+    "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
+    "ON o.id = e.organization_id WHERE e.id = $1",
+    {INT8OID});
+
+Statement assigned_counts(
+    "SELECT variant_id, count(*) FROM abx.assignments WHERE experiment_id = $1 GROUP BY variant_id",
+    {INT8OID});
+
+Statement metric_stats(
+    "SELECT variant_id, metric_key, n, sum, sum_sq, seq_looks, seq_p_value, seq_lower, seq_upper "
+    "FROM abx.variant_metric_stats WHERE experiment_id = $1",
+    {INT8OID});
+
+Statement started("SELECT started_at FROM abx.experiments WHERE id = $1", {INT8OID});
+
+Statement save_memory(R"SQL(
+INSERT INTO abx.variant_metric_stats AS s (experiment_id, variant_id, metric_key, seq_looks,
+                                           seq_p_value, seq_lower, seq_upper, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+ON CONFLICT (experiment_id, variant_id, metric_key) DO UPDATE
+   SET seq_looks = excluded.seq_looks, seq_p_value = excluded.seq_p_value,
+       seq_lower = excluded.seq_lower, seq_upper = excluded.seq_upper, updated_at = now())SQL",
+                      {INT8OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID});
+
+}  // namespace
+
+AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only) {
+    Args args(1);
+    args.set(0, Int64GetDatum(experiment_id));
+    code_of.run(args.values(), args.nulls(), read_only, 1);
+    std::string code = *col_text(0, 1);
+    std::optional<std::string> org = col_text(0, 2);
+    return load_analysis_input(code, org, read_only);
+}
+
+AnalysisInput load_analysis_input(const std::string& code, const std::optional<std::string>& org,
+                                  bool read_only) {
+    AnalysisInput in;
+    in.experiment = load_experiment(code, org, false);
+    in.organization = org;
+    in.metrics = analysis::parse_metrics(in.experiment.spec.metrics);
+    in.data.metrics = in.metrics;
+    in.data.settings = analysis::parse_settings(in.experiment.spec.analysis);
+
+    Args args(1);
+    args.set(0, Int64GetDatum(in.experiment.id));
+    std::map<std::int64_t, std::int64_t> assigned;
+    std::uint64_t n = assigned_counts.run(args.values(), args.nulls(), read_only);
+    for (std::uint64_t r = 0; r < n; ++r) assigned[*col_int64(r, 1)] = *col_int64(r, 2);
+
+    std::map<std::int64_t, std::size_t> index_of_variant;
+    for (const StoredVariant& v : in.experiment.variants) {
+        analysis::VariantData d;
+        d.key = v.spec.key;
+        d.is_control = v.spec.is_control;
+        d.weight = v.spec.weight;
+        d.assigned = assigned.count(v.id) ? assigned[v.id] : 0;
+        d.metrics.resize(in.metrics.size());
+        for (std::size_t m = 0; m < in.metrics.size(); ++m)
+            if (!aggregation::population_is_active_subjects(in.metrics[m]))
+                d.metrics[m].n = (double)d.assigned;
+        index_of_variant[v.id] = in.data.variants.size();
+        in.variant_ids.push_back(v.id);
+        in.data.variants.push_back(std::move(d));
+    }
+    in.data.sequential.assign(in.data.variants.size(),
+                              std::vector<analysis::SequentialMemory>(in.metrics.size()));
+
+    std::map<std::string, std::size_t> index_of_metric;
+    for (std::size_t m = 0; m < in.metrics.size(); ++m) index_of_metric[in.metrics[m].key] = m;
+    n = metric_stats.run(args.values(), args.nulls(), read_only);
+    for (std::uint64_t r = 0; r < n; ++r) {
+        auto v = index_of_variant.find(*col_int64(r, 1));
+        auto m = index_of_metric.find(*col_text(r, 2));
+        if (v == index_of_variant.end() || m == index_of_metric.end()) continue;
+        stats::Summary& s = in.data.variants[v->second].metrics[m->second];
+        if (aggregation::population_is_active_subjects(in.metrics[m->second]))
+            s.n = *col_float8(r, 3);
+        s.sum = *col_float8(r, 4);
+        s.sum_sq = *col_float8(r, 5);
+        analysis::SequentialMemory& mem = in.data.sequential[v->second][m->second];
+        mem.looks = *col_int64(r, 6);
+        mem.p_value = *col_float8(r, 7);
+        mem.lower = *col_float8(r, 8);
+        mem.upper = *col_float8(r, 9);
+    }
+
+    started.run(args.values(), args.nulls(), read_only, 1);
+    bool is_null = false;
+    Datum ts = pg_call(
+        [&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null); });
+    if (!is_null) in.started_at = DatumGetTimestampTz(ts);
+    return in;
+}
+
+void store_sequential_memory(const AnalysisInput& input, const analysis::Analysis& result) {
+    for (std::size_t v = 0; v < result.sequential.size() && v < input.variant_ids.size(); ++v) {
+        for (std::size_t m = 0; m < result.sequential[v].size() && m < input.metrics.size(); ++m) {
+            const analysis::SequentialMemory& mem = result.sequential[v][m];
+            Args a(7);
+            a.set(0, Int64GetDatum(input.experiment.id))
+                .set(1, Int32GetDatum((int)input.variant_ids[v]))
+                .set(2, text_datum(input.metrics[m].key))
+                .set(3, Int64GetDatum(mem.looks))
+                .set(4, Float8GetDatum(mem.p_value))
+                .set(5, Float8GetDatum(mem.lower))
+                .set(6, Float8GetDatum(mem.upper));
+            save_memory.run(a.values(), a.nulls(), false);
+        }
+    }
+}
+
+}  // namespace abx::pg

@@ -1,0 +1,26 @@
+// Loading what the analysis core needs from abx's tables.
+#pragma once
+#include "store.hpp"
+
+#include "abx/analysis.hpp"
+
+namespace abx::pg {
+
+struct AnalysisInput {
+    StoredExperiment experiment;
+    std::optional<std::string> organization;  // key, nullopt for a global experiment
+    std::vector<analysis::MetricSpec> metrics;
+    analysis::ExperimentData data;
+    std::vector<std::int64_t> variant_ids;  // parallel to data.variants
+    std::optional<TimestampTz> started_at;
+};
+
+// Everything about one experiment (must be inside spi_connect). `read_only` for STABLE callers.
+AnalysisInput load_analysis_input(const std::string& code, const std::optional<std::string>& org,
+                                  bool read_only);
+AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only);
+
+// Stores the sequential memory after a look (abx.aggregate).
+void store_sequential_memory(const AnalysisInput& input, const analysis::Analysis& result);
+
+}  // namespace abx::pg

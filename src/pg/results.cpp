@@ -1,0 +1,107 @@
+// SQL API for analysis: abx.results, abx.srm, abx.insights, abx.evaluate_winner. Each loads the
+// sufficient statistics maintained by abx.aggregate() and asks the core; nothing is written.
+#include "analysis_input.hpp"
+
+#include <cmath>
+
+using namespace abx;
+using namespace abx::pg;
+
+namespace {
+
+Statement exposures_of(R"SQL(
+SELECT variant_id, sum(count)::int8 FROM abx.metric_buckets
+ WHERE experiment_id = $1 AND event_key = $2 AND bucket_seconds = 3600 GROUP BY variant_id)SQL",
+                       {INT8OID, TEXTOID});
+
+Datum float_or_null(double v, bool& is_null) {
+    is_null = std::isnan(v);  // undefined statistics are SQL NULL; ±Infinity stays
+    return Float8GetDatum(v);
+}
+
+AnalysisInput input_from_args(FunctionCallInfo fcinfo) {
+    std::string code = arg_text(fcinfo, 0, "experiment");
+    std::optional<std::string> org = arg_text_opt(fcinfo, 1);
+    return load_analysis_input(code, org, true);
+}
+
+}  // namespace
+
+ABX_SQL_FUNCTION(abx_results) {
+    spi_connect();
+    AnalysisInput in = input_from_args(fcinfo);
+    spi_finish();
+    analysis::Analysis result = analysis::analyze(in.data, false);
+
+    RowSink sink(fcinfo);
+    for (const analysis::MetricResult& r : result.rows) {
+        Datum v[25];
+        bool n[25] = {};
+        v[0] = text_datum(r.variant);
+        v[1] = BoolGetDatum(r.is_control);
+        v[2] = text_datum(r.metric);
+        v[3] = text_datum(analysis::to_string(r.kind));
+        v[4] = text_datum(analysis::to_string(r.role));
+        const double numbers[19] = {r.n,
+                                    r.mean,
+                                    r.sd,
+                                    r.mean_lower,
+                                    r.mean_upper,
+                                    r.abs_lift,
+                                    r.abs_lift_lower,
+                                    r.abs_lift_upper,
+                                    r.rel_lift,
+                                    r.rel_lift_lower,
+                                    r.rel_lift_upper,
+                                    r.p_value,
+                                    r.p_value_holm,
+                                    r.seq_p_value,
+                                    r.seq_lower,
+                                    r.seq_upper,
+                                    r.chance_to_beat_control,
+                                    r.expected_loss,
+                                    r.prob_best};
+        for (int i = 0; i < 19; ++i) v[5 + i] = float_or_null(numbers[i], n[5 + i]);
+        v[24] = text_datum(r.note);
+        n[24] = r.note.empty();
+        sink.put(v, n);
+    }
+    return (Datum)0;
+}
+
+ABX_SQL_FUNCTION(abx_srm) {
+    spi_connect();
+    AnalysisInput in = input_from_args(fcinfo);
+    spi_finish();
+    analysis::Analysis result = analysis::analyze(in.data, false);
+    return jsonb_datum(analysis::insights(in.data, result).value("srm", nlohmann::json::object()));
+}
+
+ABX_SQL_FUNCTION(abx_insights) {
+    spi_connect();
+    AnalysisInput in = input_from_args(fcinfo);
+    spi_finish();
+    analysis::Analysis result = analysis::analyze(in.data, false);
+    return jsonb_datum(analysis::insights(in.data, result));
+}
+
+ABX_SQL_FUNCTION(abx_evaluate_winner) {
+    spi_connect();
+    AnalysisInput in = input_from_args(fcinfo);
+    analysis::WinnerPolicy policy = analysis::parse_winner_policy(in.experiment.spec.winner_policy);
+    analysis::WinnerContext context;
+    if (in.started_at)
+        context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
+    context.exposures.assign(in.data.variants.size(), 0);
+    if (!policy.exposure_event.empty()) {
+        Args a(2);
+        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
+        std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
+        for (std::uint64_t r = 0; r < rows; ++r)
+            for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
+                if (in.variant_ids[i] == *col_int64(r, 1)) context.exposures[i] = *col_int64(r, 2);
+    }
+    spi_finish();
+    analysis::Analysis result = analysis::analyze(in.data, false);
+    return jsonb_datum(analysis::evaluate_winner(policy, in.data, result, context).to_json());
+}
