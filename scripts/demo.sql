@@ -13,6 +13,12 @@ SELECT abx.create_experiment($${
   "name": "Checkout button colour",
   "description": "Blue (control) vs green vs orange on the checkout page",
   "targeting": {"country": ["SN", "FR", "CI"], "lang": {"in": ["fr", "en"]}},
+  "metrics": {
+    "primary":    {"key": "conversion", "kind": "rate", "event": "purchase"},
+    "secondary":  [{"key": "revenue", "kind": "sum", "event": "purchase"},
+                   {"key": "order_value", "kind": "avg", "event": "purchase"}]
+  },
+  "winner_policy": {"min_assignments": 1000, "pick_after_hours": 0, "min_improvement": 0.05},
   "variants": [
     {"key": "blue",   "name": "Control (blue)", "weight": 34, "config": {"button_color": "#1f6feb"}, "is_control": true},
     {"key": "green",  "name": "Green button",   "weight": 33, "config": {"button_color": "#2ea043"}},
@@ -68,3 +74,17 @@ SELECT v.variant, v.is_control AS control, v.assignments, v.events,
          WHERE e.experiment_id = v.experiment_id AND x.key = v.variant AND e.event_key = 'purchase') p ON true
  WHERE v.experiment = 'checkout-button'
  ORDER BY v.variant;
+
+\echo
+\echo '5. Aggregate (abx.aggregate: buckets, per-subject totals, per-variant statistics) and analyse'
+SELECT experiment_code, events, subjects, buckets FROM abx.aggregate('checkout-button');
+SELECT variant, metric, n::int, round(mean::numeric, 4) AS mean,
+       round(100 * rel_lift::numeric, 1) AS "lift %",
+       '[' || round(100 * rel_lift_lower::numeric, 1) || ', ' || round(100 * rel_lift_upper::numeric, 1) || ']' AS "lift 95% CI",
+       round(p_value::numeric, 4) AS p, round(seq_p_value::numeric, 4) AS "always-valid p",
+       round(chance_to_beat_control::numeric, 3) AS "P(beat control)", round(prob_best::numeric, 3) AS "P(best)"
+  FROM abx.results('checkout-button') ORDER BY metric, variant;
+SELECT abx.insights('checkout-button')->>'recommendation' AS insight;
+SELECT s->>'mismatch' AS "sample ratio mismatch", round((s->>'p_value')::numeric, 3) AS "SRM p" FROM abx.srm('checkout-button') s;
+SELECT w->>'eligible' AS "winner eligible", w->>'winner' AS candidate, w->'reasons' AS reasons
+  FROM abx.evaluate_winner('checkout-button') w;

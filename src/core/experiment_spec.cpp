@@ -185,9 +185,9 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
         }
     }
     // The analysis documents are validated where they are defined (analysis.hpp).
-    analysis::parse_metrics(out.metrics);
-    analysis::parse_winner_policy(out.winner_policy);
-    analysis::parse_settings(out.analysis);
+    analysis::validate_winner_policy(analysis::parse_winner_policy(out.winner_policy),
+                                     analysis::parse_metrics(out.metrics));
+    const analysis::AnalysisSettings settings = analysis::parse_settings(out.analysis);
 
     const json* variants = get(spec, "variants");
     if (!variants) invalid_field("variants", "is required");
@@ -218,6 +218,11 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
     if (!(total > 0) || !std::isfinite(total))
         invalid_field("variants", "the total weight must be a finite number > 0");
     if (!control) out.variants.front().is_control = true;
+    // The allocation floor must leave room for every arm (thompson_shares requires it).
+    if (settings.bandit.min_share * (double)out.variants.size() > 1.0)
+        invalid_field("analysis.bandit.min_share",
+                      "must be at most 1 / the number of variants (" +
+                          std::to_string(out.variants.size()) + ")");
     return out;
 }
 
