@@ -47,7 +47,7 @@ SELECT jsonb_agg(e) FROM (
 $$;
 SELECT status, count(*) FROM abx.track_batch(t.round1()) GROUP BY 1;
 
-SELECT experiment_code, events, subjects, buckets, events_total, runs FROM abx.aggregate('checkout');
+SELECT experiment_code, events, subjects, assignments, buckets, events_total, runs FROM abx.aggregate('checkout');
 
 -- Plain-SQL references, computed from abx.events only.
 CREATE VIEW t.expected_buckets AS
@@ -172,6 +172,7 @@ SELECT x.id, 0, 'srm-' || i, v.id, abx.now()
   FROM abx.experiments x JOIN abx.variants v ON v.experiment_id = x.id,
        generate_series(1, 10400) i
  WHERE x.code = 'srm' AND v.key = CASE WHEN i <= 5000 THEN 'a' ELSE 'b' END;
+SELECT assignments FROM abx.aggregate('srm');  -- results use the counts as of the last aggregation
 SELECT s->'mismatch' AS mismatch, round((s->>'p_value')::numeric, 13) AS p_value, s->'observed' AS observed
   FROM abx.srm('srm') s;
 SELECT key, (value->>'passed')::bool AS passed FROM jsonb_each(abx.evaluate_winner('srm')->'checks')

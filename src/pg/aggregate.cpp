@@ -31,7 +31,9 @@ Statement read_state(
     "SELECT xid_done::text, metrics_signature FROM abx.aggregation_state WHERE experiment_id = $1",
     {INT8OID});
 
-// One statement, one snapshot: the bound, the bucket upsert and the per-subject batch.
+// One statement, one snapshot: the bound, the bucket upsert, the per-subject upsert, and what the
+// core needs to update the per-variant statistics: the window's per-subject totals ("added") and
+// the totals those subjects had before ("before"; every CTE sees the snapshot from before `up`).
 Statement take_window(R"SQL(
 WITH bound AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS hi),
 w AS MATERIALIZED (
@@ -49,30 +51,37 @@ buckets AS (
          sum_sq = m.sum_sq + excluded.sum_sq, min = least(m.min, excluded.min),
          max = greatest(m.max, excluded.max)
   RETURNING 1),
-batch AS (
-  SELECT organization_id, subject, variant_id, event_key, count(*) AS n, sum(value) AS total
-    FROM w GROUP BY 1, 2, 3, 4)
-SELECT bound.hi::text, (SELECT count(*) FROM buckets), b.organization_id, b.subject, b.variant_id,
-       b.event_key, b.n, b.total
-  FROM bound LEFT JOIN batch b ON true)SQL",
+batch AS MATERIALIZED (
+  SELECT organization_id, subject, event_key, variant_id, count(*) AS n, sum(value) AS total
+    FROM w GROUP BY 1, 2, 3, 4),
+before AS (
+  SELECT s.organization_id, s.subject, s.event_key, s.variant_id, s.count, s.sum
+    FROM abx.subject_events s
+   WHERE s.experiment_id = $1
+     AND (s.organization_id, s.subject) IN (SELECT organization_id, subject FROM batch)),
+up AS (
+  INSERT INTO abx.subject_events AS s (experiment_id, organization_id, subject, event_key,
+                                       variant_id, count, sum)
+  SELECT $1, organization_id, subject, event_key, variant_id, n, total FROM batch
+   ORDER BY organization_id, subject, event_key
+  ON CONFLICT (experiment_id, organization_id, subject, event_key) DO UPDATE
+     SET count = s.count + excluded.count, sum = s.sum + excluded.sum
+  RETURNING 1),
+new_assignments AS MATERIALIZED (
+  SELECT a.variant_id, count(*) AS n FROM abx.assignments a, bound
+   WHERE a.experiment_id = $1 AND a.xid >= $2::xid8 AND a.xid < bound.hi
+   GROUP BY a.variant_id),
+assigned AS (
+  INSERT INTO abx.variant_assignments AS v (experiment_id, variant_id, assigned)
+  SELECT $1, variant_id, n FROM new_assignments
+  ON CONFLICT (experiment_id, variant_id) DO UPDATE SET assigned = v.assigned + excluded.assigned)
+SELECT bound.hi::text, (SELECT count(*) FROM buckets), (SELECT coalesce(sum(n), 0)::int8 FROM new_assignments), r.*
+  FROM bound LEFT JOIN (
+    SELECT true AS added, organization_id, subject, event_key, variant_id, n, total FROM batch
+    UNION ALL
+    SELECT false, organization_id, subject, event_key, variant_id, count, sum FROM before) r ON true
+)SQL",
                       {INT8OID, TEXTOID, INT4OID});
-
-Statement totals_before(R"SQL(
-SELECT s.organization_id, s.subject, s.event_key, s.count, s.sum
-  FROM abx.subject_events s
-  JOIN unnest($2::int8[], $3::text[]) AS t(organization_id, subject)
-    ON s.organization_id = t.organization_id AND s.subject = t.subject
- WHERE s.experiment_id = $1)SQL",
-                        {INT8OID, INT8ARRAYOID, TEXTARRAYOID});
-
-Statement add_totals(R"SQL(
-INSERT INTO abx.subject_events AS s (experiment_id, organization_id, subject, event_key, variant_id,
-                                     count, sum)
-SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::float8[])
-ON CONFLICT (experiment_id, organization_id, subject, event_key) DO UPDATE
-   SET count = s.count + excluded.count, sum = s.sum + excluded.sum)SQL",
-                     {INT8OID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
-                      FLOAT8ARRAYOID});
 
 Statement all_totals(
     "SELECT organization_id, subject, event_key, count, sum, variant_id FROM abx.subject_events "
@@ -149,7 +158,7 @@ void rebuild_stats(std::int64_t experiment_id, const std::vector<analysis::Metri
 struct RunResult {
     std::string code;
     std::optional<std::string> organization;
-    std::int64_t events = 0, subjects = 0, buckets = 0, events_total = 0, runs = 0;
+    std::int64_t events = 0, subjects = 0, assignments = 0, buckets = 0, events_total = 0, runs = 0;
 };
 
 void refresh_bandit(const AnalysisInput& in) {
@@ -186,9 +195,12 @@ RunResult aggregate_one(std::int64_t experiment_id) {
     std::string xid_done = *col_text(0, 1);
     std::string signature = *col_text(0, 2);
 
-    AnalysisInput before = load_analysis_input(experiment_id, false);
-    std::string new_signature = before.experiment.spec.metrics.dump();
-    if (new_signature != signature) rebuild_stats(experiment_id, before.metrics);
+    // The metric definitions decide what the per-variant statistics mean; when they changed
+    // since the last run, rebuild those from the per-subject totals first.
+    StoredExperiment experiment = load_experiment_by_id(experiment_id);
+    std::vector<analysis::MetricSpec> metrics = analysis::parse_metrics(experiment.spec.metrics);
+    std::string new_signature = experiment.spec.metrics.dump();
+    if (new_signature != signature) rebuild_stats(experiment_id, metrics);
 
     Args w(3);
     w.set(0, Int64GetDatum(experiment_id))
@@ -198,56 +210,23 @@ RunResult aggregate_one(std::int64_t experiment_id) {
     RunResult result;
     std::string hi = *col_text(0, 1);
     result.buckets = *col_int64(0, 2);
+    result.assignments = *col_int64(0, 3);
     std::map<SubjectKey, aggregation::TouchedSubject> touched;
-    std::vector<Datum> orgs, subjects, keys, variants, counts, sums;
     for (std::uint64_t r = 0; r < rows; ++r) {
-        std::optional<std::int64_t> org = col_int64(r, 3);
-        if (!org) break;  // the bound row of an empty window
-        std::string subject = *col_text(r, 4);
-        std::int64_t variant = *col_int64(r, 5);
-        std::string key = *col_text(r, 6);
-        std::int64_t n = *col_int64(r, 7);
-        double total = *col_float8(r, 8);
-        result.events += n;
-        auto& t = touched[{*org, subject}];
-        t.variant_id = variant;
-        t.added[key] = {(double)n, total};
-        orgs.push_back(Int64GetDatum(*org));
-        subjects.push_back(text_datum(subject));
-        keys.push_back(text_datum(key));
-        variants.push_back(Int32GetDatum((int)variant));
-        counts.push_back(Int64GetDatum(n));
-        sums.push_back(Float8GetDatum(total));
+        std::optional<bool> added = col_bool(r, 4);
+        if (!added) break;  // the bound row of an empty window
+        auto& t = touched[{*col_int64(r, 5), *col_text(r, 6)}];
+        t.variant_id = *col_int64(r, 8);
+        aggregation::EventTotals totals{(double)*col_int64(r, 9), *col_float8(r, 10)};
+        (*added ? t.added : t.before)[*col_text(r, 7)] = totals;
+        if (*added) result.events += (std::int64_t)totals.count;
     }
     result.subjects = (std::int64_t)touched.size();
-
     if (!touched.empty()) {
-        std::vector<Datum> touched_orgs, touched_subjects;
-        for (const auto& [key, s] : touched) {
-            touched_orgs.push_back(Int64GetDatum(key.first));
-            touched_subjects.push_back(text_datum(key.second));
-        }
-        Args b(3);
-        b.set(0, Int64GetDatum(experiment_id))
-            .set(1, array_datum(INT8OID, touched_orgs))
-            .set(2, array_datum(TEXTOID, touched_subjects));
-        std::uint64_t n = totals_before.run(b.values(), b.nulls(), false);
-        for (std::uint64_t r = 0; r < n; ++r) {
-            auto& t = touched[{*col_int64(r, 1), *col_text(r, 2)}];
-            t.before[*col_text(r, 3)] = {(double)*col_int64(r, 4), *col_float8(r, 5)};
-        }
-        Args add(7);
-        add.set(0, Int64GetDatum(experiment_id))
-            .set(1, array_datum(INT8OID, orgs))
-            .set(2, array_datum(TEXTOID, subjects))
-            .set(3, array_datum(TEXTOID, keys))
-            .set(4, array_datum(INT4OID, variants))
-            .set(5, array_datum(INT8OID, counts))
-            .set(6, array_datum(FLOAT8OID, sums));
-        add_totals.run(add.values(), add.nulls(), false);
         std::vector<aggregation::TouchedSubject> list;
-        for (auto& [key, s] : touched) list.push_back(std::move(s));
-        add_deltas(experiment_id, before.metrics, list);
+        list.reserve(touched.size());
+        for (auto& [key, t] : touched) list.push_back(std::move(t));
+        add_deltas(experiment_id, metrics, list);
     }
 
     Args st(5);
@@ -294,12 +273,15 @@ ABX_SQL_FUNCTION(abx_aggregate) {
     spi_finish();
     RowSink sink(fcinfo);
     for (const RunResult& r : results) {
-        Datum values[7] = {
-            text_datum(r.code),       r.organization ? text_datum(*r.organization) : 0,
-            Int64GetDatum(r.events),  Int64GetDatum(r.subjects),
-            Int64GetDatum(r.buckets), Int64GetDatum(r.events_total),
-            Int64GetDatum(r.runs)};
-        bool nulls[7] = {false, !r.organization, false, false, false, false, false};
+        Datum values[8] = {text_datum(r.code),
+                           r.organization ? text_datum(*r.organization) : 0,
+                           Int64GetDatum(r.events),
+                           Int64GetDatum(r.subjects),
+                           Int64GetDatum(r.assignments),
+                           Int64GetDatum(r.buckets),
+                           Int64GetDatum(r.events_total),
+                           Int64GetDatum(r.runs)};
+        bool nulls[8] = {false, !r.organization, false, false, false, false, false, false};
         sink.put(values, nulls);
     }
     return (Datum)0;

@@ -10,9 +10,9 @@ Statement code_of(
     "ON o.id = e.organization_id WHERE e.id = $1",
     {INT8OID});
 
+// As of the last abx.aggregate(), like the event statistics they are compared with.
 Statement assigned_counts(
-    "SELECT variant_id, count(*) FROM abx.assignments WHERE experiment_id = $1 GROUP BY variant_id",
-    {INT8OID});
+    "SELECT variant_id, assigned FROM abx.variant_assignments WHERE experiment_id = $1", {INT8OID});
 
 Statement metric_stats(
     "SELECT variant_id, metric_key, n, sum, sum_sq, seq_looks, seq_p_value, seq_lower, seq_upper "

@@ -5,13 +5,14 @@ namespace {
 
 Statement organization_by_key("SELECT id FROM abx.organizations WHERE key = $1", {TEXTOID});
 
-const char* const kExperimentByCode =
+const char* const kExperimentColumns =
     "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy, analysis FROM abx.experiments "
-    "WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2";
+    "winner_policy, analysis FROM abx.experiments ";
+const std::string kExperimentByCode =
+    std::string(kExperimentColumns) + "WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2";
 Statement experiment_by_code(kExperimentByCode, {TEXTOID, INT8OID});
-Statement experiment_by_code_locked(std::string(kExperimentByCode) + " FOR UPDATE",
-                                    {TEXTOID, INT8OID});
+Statement experiment_by_code_locked(kExperimentByCode + " FOR UPDATE", {TEXTOID, INT8OID});
+Statement experiment_by_id(std::string(kExperimentColumns) + "WHERE id = $1", {INT8OID});
 Statement variants_of(
     "SELECT id, key, name, weight, config, is_control FROM abx.variants WHERE experiment_id = $1 "
     "ORDER BY position",
@@ -36,6 +37,39 @@ SELECT jsonb_build_object(
 
 ExperimentKind parse_kind(const std::string& kind) {
     return kind == "bandit" ? ExperimentKind::Bandit : ExperimentKind::AB;
+}
+
+// The experiment in row 0 of the current SPI result, with its variants.
+StoredExperiment read_experiment(bool read_only) {
+    StoredExperiment e;
+    e.id = *col_int64(0, 1);
+    e.status = parse_status(*col_text(0, 2));
+    e.spec.code = *col_text(0, 3);
+    e.spec.name = *col_text(0, 4);
+    e.spec.description = *col_text(0, 5);
+    e.spec.kind = parse_kind(*col_text(0, 6));
+    e.spec.targeting = *col_jsonb(0, 7);
+    e.spec.coverage = *col_float8(0, 8);
+    e.spec.salt = *col_text(0, 9);
+    e.spec.metrics = *col_jsonb(0, 10);
+    e.spec.winner_policy = *col_jsonb(0, 11);
+    e.spec.analysis = *col_jsonb(0, 12);
+
+    Args vargs(1);
+    vargs.set(0, Int64GetDatum(e.id));
+    std::uint64_t n = variants_of.run(vargs.values(), vargs.nulls(), read_only);
+    for (std::uint64_t row = 0; row < n; ++row) {
+        StoredVariant v;
+        v.id = *col_int64(row, 1);
+        v.spec.key = *col_text(row, 2);
+        v.spec.name = *col_text(row, 3);
+        v.spec.weight = *col_float8(row, 4);
+        v.spec.config = *col_jsonb(row, 5);
+        v.spec.is_control = *col_bool(row, 6);
+        e.spec.variants.push_back(v.spec);
+        e.variants.push_back(std::move(v));
+    }
+    return e;
 }
 
 }  // namespace
@@ -68,35 +102,16 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
     if (query.run(args.values(), args.nulls(), !for_update, 1) == 0)
         experiment_not_found(code, org_key);
 
-    StoredExperiment e;
-    e.id = *col_int64(0, 1);
-    e.status = parse_status(*col_text(0, 2));
-    e.spec.code = *col_text(0, 3);
-    e.spec.name = *col_text(0, 4);
-    e.spec.description = *col_text(0, 5);
-    e.spec.kind = parse_kind(*col_text(0, 6));
-    e.spec.targeting = *col_jsonb(0, 7);
-    e.spec.coverage = *col_float8(0, 8);
-    e.spec.salt = *col_text(0, 9);
-    e.spec.metrics = *col_jsonb(0, 10);
-    e.spec.winner_policy = *col_jsonb(0, 11);
-    e.spec.analysis = *col_jsonb(0, 12);
+    return read_experiment(!for_update);
+}
 
-    Args vargs(1);
-    vargs.set(0, Int64GetDatum(e.id));
-    std::uint64_t n = variants_of.run(vargs.values(), vargs.nulls(), !for_update);
-    for (std::uint64_t row = 0; row < n; ++row) {
-        StoredVariant v;
-        v.id = *col_int64(row, 1);
-        v.spec.key = *col_text(row, 2);
-        v.spec.name = *col_text(row, 3);
-        v.spec.weight = *col_float8(row, 4);
-        v.spec.config = *col_jsonb(row, 5);
-        v.spec.is_control = *col_bool(row, 6);
-        e.spec.variants.push_back(v.spec);
-        e.variants.push_back(std::move(v));
-    }
-    return e;
+StoredExperiment load_experiment_by_id(std::int64_t experiment_id) {
+    Args args(1);
+    args.set(0, Int64GetDatum(experiment_id));
+    if (experiment_by_id.run(args.values(), args.nulls(), false, 1) == 0)
+        throw Error(sqlstate::kNoDataFound,
+                    "experiment " + std::to_string(experiment_id) + " does not exist");
+    return read_experiment(false);
 }
 
 Datum experiment_document(std::int64_t experiment_id) {

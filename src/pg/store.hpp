@@ -28,6 +28,9 @@ struct StoredExperiment {
 StoredExperiment load_experiment(const std::string& code, const std::optional<std::string>& org_key,
                                  bool for_update);
 
+// The experiment with this id (Error P0002 if there is none).
+StoredExperiment load_experiment_by_id(std::int64_t experiment_id);
+
 // The experiment as the JSON document the API returns (id, code, organization, status,
 // variants...).
 Datum experiment_document(std::int64_t experiment_id);  // a jsonb Datum, in the caller's context

@@ -65,8 +65,12 @@ CREATE TABLE abx.assignments (
     variant_id      integer NOT NULL,
     assigned_at     timestamptz NOT NULL,
     context         jsonb,
+    -- The inserting transaction, so abx.aggregate() counts new assignments by xid window exactly as
+    -- it counts events (docs/aggregation.md).
+    xid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
     PRIMARY KEY (experiment_id, organization_id, subject)
 );
+CREATE INDEX assignments_aggregation_window ON abx.assignments (experiment_id, xid);
 
 -- ---------------------------------------------------------------------------------------------
 -- Events: append-only, range-partitioned by day on ts. A default partition catches anything no
@@ -134,6 +138,14 @@ CREATE TABLE abx.subject_events (
     PRIMARY KEY (experiment_id, organization_id, subject, event_key)
 );
 
+-- Assigned subjects per variant, as of the last aggregation (the n of count, sum and rate metrics).
+CREATE TABLE abx.variant_assignments (
+    experiment_id bigint NOT NULL,
+    variant_id    integer NOT NULL,
+    assigned      bigint NOT NULL,
+    PRIMARY KEY (experiment_id, variant_id)
+);
+
 CREATE TABLE abx.variant_metric_stats (
     experiment_id bigint NOT NULL,
     variant_id    integer NOT NULL,
@@ -181,6 +193,7 @@ SELECT pg_catalog.pg_extension_config_dump('abx.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.metric_buckets', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.subject_events', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.variant_metric_stats', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.variant_assignments', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.aggregation_state', '');
 SELECT pg_catalog.pg_extension_config_dump('abx.bandit_arms', '');
 
@@ -286,7 +299,7 @@ COMMENT ON VIEW abx.variant_overview IS
 -- ---------------------------------------------------------------------------------------------
 CREATE FUNCTION abx.aggregate(experiment text DEFAULT NULL, organization text DEFAULT NULL)
     RETURNS TABLE (experiment_code text, organization_key text, events bigint, subjects bigint,
-                   buckets bigint, events_total bigint, runs bigint)
+                   assignments bigint, buckets bigint, events_total bigint, runs bigint)
     AS 'MODULE_PATHNAME', 'abx_aggregate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION abx.aggregate(text, text) IS
     'Folds the events of transactions finished since the last run into buckets, per-subject totals and per-variant statistics; one experiment, or all running, paused and completed ones.';
