@@ -10,6 +10,7 @@
 #   BENCH_ROUNDS=3     raw/abx pairs per benchmark (the median of an odd count is one run)
 #   BENCH_ONLY="assign_existing track"   run only these benchmarks
 #   BENCH_NO_BUILD=1   skip make && make install (use the installed abx)
+#   BENCH_PIN=0        do not pin pgbench and its backend to one CPU (see bench/lib.sh)
 source "$(dirname "$0")/../scripts/common.sh"
 cd "$ABX_ROOT"
 
@@ -28,12 +29,7 @@ BENCHMARKS=(
     "track_batch|abx.track_batch, 100 events vs 100-row INSERT ... SELECT|0.7"
 )
 
-PGBENCH="$PG_BIN/pgbench"
-[ -x "$PGBENCH" ] || PGBENCH="$(command -v pgbench || true)"
-if [ -z "$PGBENCH" ]; then
-    echo "pgbench not found (it comes with postgresql-15: run bash scripts/deps.sh)" >&2
-    exit 1
-fi
+source bench/lib.sh
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
     say "extension build and install"
@@ -72,12 +68,12 @@ check "track" "SELECT status FROM abx.track('bench', 'u42', 'purchase', 1.0)" "s
 batch_sql="$(sed -n '/^SELECT/,$p' bench/track_batch_abx.sql | sed 's/:seed/7/; s/count(\*)/string_agg(DISTINCT status, \x27,\x27) || \x27:\x27 || count(*)/; s/;$//')"
 check "track_batch" "$batch_sql" "stored:100"
 
-# Runs one pgbench script; prints its tps (excluding connection time).
+# Runs one pgbench script; prints its tps.
 run_pgbench() {
     local script="$1" log="$2"
     psql_q -c "CHECKPOINT" >/dev/null
-    if ! "$PGBENCH" -n -M prepared -c 1 -j 1 -T "$seconds" -D experiment_id="$experiment_id" \
-        -f "$script" abx_bench >"$log" 2>&1; then
+    if ! pgbench_run "$log" abx_bench -n -M prepared -c 1 -j 1 -T "$seconds" \
+        -D experiment_id="$experiment_id" -f "$script"; then
         cat "$log" >&2
         exit 1
     fi
@@ -85,10 +81,8 @@ run_pgbench() {
         cat "$log" >&2
         exit 1
     fi
-    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log" | tail -n 1
+    pgbench_tps "$log"
 }
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 results="$out/results.tsv"
@@ -118,7 +112,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPUs, $cpu; load average before/after: $load_before / $load_after"
     echo "- $("$PG_BIN/postgres" --version), abx $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted changes in src/)')"
-    echo "- pgbench -n -M prepared -c 1 -j 1 -T $seconds; $rounds interleaved raw/abx rounds; median tps"
+    echo "- pgbench -n -M prepared -c 1 -j 1 -T $seconds; $rounds interleaved raw/abx rounds; median tps; $([ -n "$pin_cpu" ] && echo "pgbench and its backend pinned to CPU $pin_cpu" || echo "not pinned")"
     echo
     echo "| benchmark | raw tps | abx tps | ratio | target | result |"
     echo "|---|---:|---:|---:|---:|---|"

@@ -14,7 +14,7 @@ rounds="${PROBE_ROUNDS:-3}"
 out="build/bench"
 mkdir -p "$out"
 report="$out/analysis.md"
-PGBENCH="$PG_BIN/pgbench"
+source bench/lib.sh
 
 envfile="$(bash scripts/cluster.sh start bench-analysis --fresh)"
 trap 'bash scripts/cluster.sh stop bench-analysis' EXIT
@@ -91,7 +91,7 @@ for name in assign_existing assign_new track track_batch; do
 done
 
 echo
-echo "## 3. Probes (median tps of $rounds round-robin rounds, ${seconds} s each; µs = 1e6 / tps)"
+echo "## 3. Probes (median tps of $rounds round-robin rounds, ${seconds} s each; µs = 1e6 / tps; $([ -n "$pin_cpu" ] && echo "pgbench and its backend on CPU $pin_cpu" || echo "not pinned"))"
 # pg_stat_statements off again: it taxes every nested statement.
 psql_q -d postgres -c "ALTER SYSTEM RESET shared_preload_libraries"
 as_pg "$PG_BIN/pg_ctl" -D "$state/data" -w -l "$state/postgres.log" restart >/dev/null
@@ -118,11 +118,22 @@ PROBES=(
     "bench/analysis/b2_insert_from_jsonb_attributed.sql"
     "bench/track_batch_abx.sql"
 )
+echo
+echo "Round trip with and without pinning pgbench and its backend to one CPU (a0_roundtrip, 3 s):"
+echo
+saved_pin="$pin_cpu"
+for mode in pinned unpinned pinned unpinned; do
+    if [ "$mode" = pinned ]; then pin_cpu="$saved_pin"; else pin_cpu=""; fi
+    pgbench_run "$out/probe.log" abx_bench -n -M prepared -c 1 -j 1 -T 3 -f bench/analysis/a0_roundtrip.sql
+    awk -v m="$mode" -v t="$(pgbench_tps "$out/probe.log")" 'BEGIN { printf "- %s: %.0f tps, %.1f µs per round trip\n", m, t, 1e6 / t }'
+done
+pin_cpu="$saved_pin"
 declare -A tps_all
 for ((r = 1; r <= rounds; r++)); do
     for p in "${PROBES[@]}"; do
-        tps=$("$PGBENCH" -n -M prepared -c 1 -j 1 -T "$seconds" -D experiment_id="$experiment_id" \
-            -f "$p" abx_bench 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+        pgbench_run "$out/probe.log" abx_bench -n -M prepared -c 1 -j 1 -T "$seconds" \
+            -D experiment_id="$experiment_id" -f "$p" || cat "$out/probe.log" >&2
+        tps=$(pgbench_tps "$out/probe.log")
         tps_all[$p]+="${tps:-0} "
     done
 done
@@ -130,7 +141,7 @@ echo
 echo "| probe | what | median tps | µs per call |"
 echo "|---|---|---:|---:|"
 for p in "${PROBES[@]}"; do
-    med=$(tr ' ' '\n' <<<"${tps_all[$p]}" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    med=$(median <<<"${tps_all[$p]}")
     what="$(sed -n '1s/^-- //p' "$p")"
     awk -v p="$(basename "$p" .sql)" -v w="$what" -v t="$med" \
         'BEGIN { printf "| %s | %s | %.0f | %.1f |\n", p, w, t, (t > 0) ? 1e6 / t : 0 }'

@@ -1,4 +1,5 @@
 // SQL API for assignment: abx.assign (sticky, deterministic) and abx.assignment (read-only lookup).
+#include "fast_lookup.hpp"
 #include "store.hpp"
 
 #include "abx/hashing.hpp"
@@ -116,7 +117,19 @@ ABX_SQL_FUNCTION(abx_assign) {
     check_subject(subject);
     std::optional<std::string> org = arg_text_opt(fcinfo, 3);
 
+    // Returning subjects of a cached experiment: one index probe, no SPI.
+    const CachedExperiment* cached = cached_experiment(experiment, org);
+    if (cached) {
+        if (std::optional<std::int32_t> variant_id = stored_variant(*cached, subject)) {
+            auto it = cached->variants.find(*variant_id);
+            if (it != cached->variants.end())
+                return assign_result(fcinfo, variant_key_datum(it->second),
+                                     variant_config_datum(it->second), false, "existing");
+        }
+    }
+
     spi_connect();
+    if (!cached) cache_experiment(experiment, org);
     Lookup found = run_lookup(experiment, subject, org, false);
     if (found.variant) {
         spi_finish();

@@ -1,5 +1,6 @@
 // SQL API for event ingestion: abx.track (one event) and abx.track_batch (many, per-item results).
 // Events are attributed server-side to the subject's stored variant; a client cannot claim one.
+#include "fast_lookup.hpp"
 #include "settings.hpp"
 #include "store.hpp"
 
@@ -107,7 +108,75 @@ struct Stored {
     bool duplicate;
 };
 
+Statement insert_event(R"SQL(
+INSERT INTO abx.events (id, experiment_id, organization_id, subject, variant_id, event_key, value,
+                        ts, meta, idempotency_key)
+VALUES (coalesce($9, nextval('abx.events_id_seq')), $1, $2, $3, $4, $5, $6, $7, $8, $10)
+RETURNING id)SQL",
+                       {INT8OID, INT8OID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
+                        JSONBOID, INT8OID, TEXTOID});
+
+Statement claim_key(R"SQL(
+INSERT INTO abx.event_idempotency (experiment_id, idempotency_key, event_id, variant_id)
+VALUES ($1, $2, nextval('abx.events_id_seq'), $3)
+ON CONFLICT DO NOTHING RETURNING event_id)SQL",
+                    {INT8OID, TEXTOID, INT4OID});
+
+bool takes_events(Status s) {
+    return s == Status::Running || s == Status::Paused || s == Status::Completed;
+}
+
+// The event of a subject of a cached experiment: the assignment comes from one index probe and
+// the row goes in with a single-table INSERT. nullopt when the cache cannot answer (then the
+// general path decides, and explains refusals).
+std::optional<Stored> track_cached(const EventInput& ev, const std::string& meta_text) {
+    const CachedExperiment* c = cached_experiment(ev.experiment, ev.organization);
+    if (!c) {
+        cache_experiment(ev.experiment, ev.organization);
+        return std::nullopt;
+    }
+    if (!takes_events(c->status)) return std::nullopt;
+    std::optional<std::int32_t> variant_id = stored_variant(*c, ev.subject);
+    if (!variant_id) return std::nullopt;
+    auto variant = c->variants.find(*variant_id);
+    if (variant == c->variants.end()) return std::nullopt;
+
+    std::optional<std::int64_t> reserved_id;
+    if (ev.idempotency_key) {
+        Args k(3);
+        k.set(0, Int64GetDatum(c->id))
+            .set(1, text_datum(*ev.idempotency_key))
+            .set(2, Int32GetDatum(*variant_id));
+        if (claim_key.run(k.values(), k.nulls(), false) == 0) {
+            Args e(2);
+            e.set(0, Int64GetDatum(c->id)).set(1, text_datum(*ev.idempotency_key));
+            existing_key.run(e.values(), e.nulls(), false, 1);
+            return Stored{*col_int64(0, 1), *col_text(0, 2), true};
+        }
+        reserved_id = *col_int64(0, 1);
+    }
+    Args a(10);
+    a.set(0, Int64GetDatum(c->id))
+        .set(1, Int64GetDatum(c->organization_scope))
+        .set(2, text_datum(ev.subject))
+        .set(3, Int32GetDatum(*variant_id))
+        .set(4, text_datum(ev.event_key))
+        .set(5, Float8GetDatum(ev.value))
+        .set(6, TimestampTzGetDatum(from_unix_micros(*ev.ts_us)));
+    if (meta_text.empty())
+        a.null(7);
+    else
+        a.set(7, jsonb_datum_from_text(meta_text));
+    if (reserved_id)
+        a.set(8, Int64GetDatum(*reserved_id)).set(9, text_datum(*ev.idempotency_key));
+    else
+        a.null(8).null(9);
+    insert_event.run(a.values(), a.nulls(), false);
+    return Stored{*col_int64(0, 1), variant->second.key, false};
+}
+
 Stored track_one(const EventInput& ev, const std::string& meta_text) {
+    if (std::optional<Stored> done = track_cached(ev, meta_text)) return *done;
     bool idempotent = ev.idempotency_key.has_value();
     Args args(idempotent ? 8 : 7);
     args.set(0, text_datum(ev.experiment));
