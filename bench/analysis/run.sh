@@ -40,7 +40,7 @@ psql_q -d scale -c "CREATE EXTENSION abx" \
     -c "SELECT FROM abx.start('bench')" >/dev/null
 echo "| subjects | one statement (ms) | µs per subject |"
 echo "|---:|---:|---:|"
-for n in 1000 2000 4000 8000; do
+for n in 2000 4000 8000 16000; do
     psql_q -d scale -c "TRUNCATE abx.assignments" >/dev/null
     ms=$(psql -X -d scale -At -c '\timing on' \
         -c "SELECT count(*) FROM generate_series(1, $n) g, abx.assign('bench', 'u' || g)" |
@@ -98,6 +98,7 @@ as_pg "$PG_BIN/pg_ctl" -D "$state/data" -w -l "$state/postgres.log" restart >/de
 psql_q -d abx_bench -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 PROBES=(
     "bench/analysis/a0_roundtrip.sql"
+    "bench/analysis/a6_function_floor.sql"
     "bench/assign_existing_raw.sql"
     "bench/analysis/a2_pk_join_variant.sql"
     "bench/analysis/a3_lookup_sql.sql"

@@ -105,6 +105,50 @@ Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
     return make_record(fcinfo, values, nulls);
 }
 
+// A new subject of a cached, running (non-bandit) experiment: targeting, coverage and variant
+// decided from the cache, then one INSERT; if another session won the race, its row is returned.
+Datum assign_new_cached(FunctionCallInfo fcinfo, const CachedExperiment& e,
+                        const std::string& experiment, const std::string& subject,
+                        const std::optional<std::string>& org) {
+    std::string context_text = arg_jsonb_text(fcinfo, 2);
+    nlohmann::json context = nlohmann::json::parse(context_text);
+    if (!context.is_null() && !context.is_object())
+        invalid_field("context", "must be a JSON object");
+    if (e.targeting) {
+        MatchResult match =
+            e.targeting->match(context.is_null() ? nlohmann::json::object() : context);
+        if (!match.matched)
+            return assign_result(fcinfo, std::nullopt, std::nullopt, false,
+                                 "not_targeted: " + match.reason);
+    }
+    HashDecision decision = decide(e.salt, subject, e.coverage, e.weights);
+    if (!decision.covered)
+        return assign_result(fcinfo, std::nullopt, std::nullopt, false, "not_in_coverage");
+    std::int32_t variant_id = e.variant_ids[decision.variant];
+
+    spi_connect();
+    Args ins(6);
+    ins.set(0, Int64GetDatum(e.id))
+        .set(1, Int64GetDatum(e.organization_scope))
+        .set(2, text_datum(subject))
+        .set(3, Int32GetDatum(variant_id))
+        .set(4, TimestampTzGetDatum(abx_now()));
+    if (context.is_null() || context.empty())
+        ins.null(5);
+    else
+        ins.set(5, jsonb_datum_from_text(context_text));
+    if (insert_assignment.run(ins.values(), ins.nulls(), false) == 0) {
+        // Another transaction assigned this subject first and has committed. Its row is newer
+        // than this statement's snapshot: read it with a fresh one (a new SPI statement).
+        Lookup winner = run_lookup(experiment, subject, org, false);
+        spi_finish();
+        return assign_result(fcinfo, winner.variant, winner.config, false, "existing");
+    }
+    spi_finish();
+    const CachedVariant& v = e.variants.at(variant_id);
+    return assign_result(fcinfo, variant_key_datum(v), variant_config_datum(v), true, "assigned");
+}
+
 }  // namespace
 }  // namespace abx::pg
 
@@ -117,7 +161,8 @@ ABX_SQL_FUNCTION(abx_assign) {
     check_subject(subject);
     std::optional<std::string> org = arg_text_opt(fcinfo, 3);
 
-    // Returning subjects of a cached experiment: one index probe, no SPI.
+    // Returning subjects of a cached experiment: one index probe, no SPI. New subjects of a cached
+    // running experiment: the decision in C++ and one INSERT.
     const CachedExperiment* cached = cached_experiment(experiment, org);
     if (cached) {
         if (std::optional<std::int32_t> variant_id = stored_variant(*cached, subject)) {
@@ -125,6 +170,8 @@ ABX_SQL_FUNCTION(abx_assign) {
             if (it != cached->variants.end())
                 return assign_result(fcinfo, variant_key_datum(it->second),
                                      variant_config_datum(it->second), false, "existing");
+        } else if (cached->status == Status::Running && !cached->bandit) {
+            return assign_new_cached(fcinfo, *cached, experiment, subject, org);
         }
     }
 

@@ -57,7 +57,8 @@ bool still_current(const CachedExperiment& e) {
 }
 
 Statement load_entry(R"SQL(
-SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text, (e.organization_id IS NULL AND $2::text IS NOT NULL)
+SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text,
+       (e.organization_id IS NULL AND $2::text IS NOT NULL), e.kind, e.salt, e.coverage, e.targeting
   FROM (SELECT 1) AS one
   LEFT JOIN abx.organizations o ON o.key = $2
   JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
@@ -65,8 +66,9 @@ SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text, (e.organization_
  ORDER BY e.organization_id NULLS LAST LIMIT 1)SQL",
                      {TEXTOID, TEXTOID});
 
-Statement load_variants("SELECT id, key, config FROM abx.variants WHERE experiment_id = $1",
-                        {INT8OID});
+Statement load_variants(
+    "SELECT id, key, config, weight FROM abx.variants WHERE experiment_id = $1 ORDER BY position",
+    {INT8OID});
 
 }  // namespace
 
@@ -101,6 +103,11 @@ void cache_experiment(const std::string& code, const std::optional<std::string>&
     });
     e.xmin = (TransactionId)std::stoul(*col_text(0, 5));
     e.relation = abx_relation("experiments");
+    e.bandit = *col_text(0, 7) == "bandit";
+    e.salt = *col_text(0, 8);
+    e.coverage = *col_float8(0, 9);
+    nlohmann::json rules = *col_jsonb(0, 10);
+    if (!rules.empty()) e.targeting = Targeting::compile(rules);
 
     Args v(1);
     v.set(0, Int64GetDatum(e.id));
@@ -120,7 +127,10 @@ void cache_experiment(const std::string& code, const std::optional<std::string>&
             });
             cv.config_jsonb.assign(bytes, size);
         }
-        e.variants.emplace((std::int32_t)*col_int64(r, 1), std::move(cv));
+        std::int32_t id = (std::int32_t)*col_int64(r, 1);
+        e.variant_ids.push_back(id);
+        e.weights.push_back(*col_float8(r, 4));
+        e.variants.emplace(id, std::move(cv));
     }
     cache[cache_key(code, org)] = std::move(e);
 }

@@ -16,6 +16,9 @@
 #include <unordered_map>
 
 #include "abx/lifecycle.hpp"
+#include "abx/targeting.hpp"
+
+#include <vector>
 
 namespace abx::pg {
 
@@ -32,6 +35,13 @@ struct CachedExperiment {
     ItemPointerData ctid{};
     TransactionId xmin = InvalidTransactionId;
     std::unordered_map<std::int32_t, CachedVariant> variants;
+    // What a new subject's decision needs (not for bandits: their shares change without this row).
+    bool bandit = false;
+    std::string salt;
+    double coverage = 1;
+    std::optional<Targeting> targeting;     // nullopt: everyone
+    std::vector<std::int32_t> variant_ids;  // in position order, parallel to weights
+    std::vector<double> weights;
 };
 
 // The valid cached entry for (code, organization), or nullptr (then take the SPI path).
