@@ -31,6 +31,10 @@ BENCHMARKS=(
 
 source bench/lib.sh
 
+# What is measured: the commit (and whether src/ differs from it) at build time.
+revision="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+git diff --quiet HEAD -- src 2>/dev/null || revision+=" + uncommitted changes in src/"
+
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
     say "extension build and install"
     make -j"$(nproc)" >"$logs/build.log" 2>&1 || { tail -n 40 "$logs/build.log"; exit 1; }
@@ -111,7 +115,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPUs, $cpu; load average before/after: $load_before / $load_after"
-    echo "- $("$PG_BIN/postgres" --version), abx $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted changes in src/)')"
+    echo "- $("$PG_BIN/postgres" --version), abx $revision"
     echo "- pgbench -n -M prepared -c 1 -j 1 -T $seconds; $rounds interleaved raw/abx rounds; median tps; $([ -n "$pin_cpu" ] && echo "pgbench and its backend pinned to CPU $pin_cpu" || echo "not pinned")"
     echo
     echo "| benchmark | raw tps | abx tps | ratio | target | result |"
@@ -119,7 +123,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     while IFS=$'\t' read -r name what raw abx target raw_all abx_all; do
         awk -v n="$name" -v w="$what" -v r="$raw" -v a="$abx" -v t="$target" 'BEGIN {
             ratio = a / r
-            printf "| %s — %s | %.0f | %.0f | %.2f | %.1f | %s |\n", n, w, r, a, ratio, t, (ratio >= t) ? "pass" : "short"
+            printf "| %s — %s | %.0f | %.0f | %.3f | %.1f | %s |\n", n, w, r, a, ratio, t, (ratio >= t) ? "pass" : "short"
         }'
     done <"$results"
     echo

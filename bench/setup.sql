@@ -15,9 +15,9 @@ SELECT id AS experiment_id FROM jsonb_to_record(abx.create_experiment(
 SELECT status FROM jsonb_to_record(abx.start('bench')) AS x(status text);  -- also creates daily partitions
 
 -- The returning-subject pool, assigned through abx.assign itself. A first small slice, then ANALYZE,
--- then the rest in a new session: abx.assign's cached lookup plan, made while abx.assignments is
--- tiny, does not use the whole primary key, and one statement assigning 100k subjects through it
--- takes minutes (see docs/benchmarks.md).
+-- then the rest in a new session: whenever abx.assign takes its SPI path, the generic plan of its
+-- lookup, made while abx.assignments is tiny, probes only part of the primary key, and one
+-- statement assigning 100k subjects through it takes minutes (docs/benchmarks.md, "bulk assignment").
 SELECT count(*) AS assigned FROM generate_series(1, 1000) AS g, abx.assign('bench', 'u' || g) AS a
  WHERE a.is_new;
 ANALYZE abx.assignments;

@@ -34,22 +34,30 @@ echo "# abx benchmark analysis ($(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d'
 echo
 echo "## 1. Bulk assignment in one statement (fresh abx.assignments)"
 echo
+echo "Without an organization the experiment is cached and new subjects take the fast path; with an"
+echo "organization that falls back to the global experiment (never cached) every call runs the SPI lookup."
+echo
 psql_q -d postgres -c "CREATE DATABASE scale"
 psql_q -d scale -c "CREATE EXTENSION abx" \
     -c "SELECT FROM abx.create_experiment('{\"code\": \"bench\", \"variants\": [{\"key\": \"a\", \"is_control\": true}, {\"key\": \"b\"}]}')" \
-    -c "SELECT FROM abx.start('bench')" >/dev/null
-echo "| subjects | one statement (ms) | µs per subject |"
-echo "|---:|---:|---:|"
-for n in 2000 4000 8000 16000; do
+    -c "SELECT FROM abx.start('bench')" -c "SELECT abx.create_organization('acme')" >/dev/null
+echo "| subjects | no organization: ms | µs per subject | organization 'acme' (global fallback): ms | µs per subject |"
+echo "|---:|---:|---:|---:|---:|"
+bulk_ms() {
     psql_q -d scale -c "TRUNCATE abx.assignments" >/dev/null
-    ms=$(psql -X -d scale -At -c '\timing on' \
-        -c "SELECT count(*) FROM generate_series(1, $n) g, abx.assign('bench', 'u' || g)" |
-        sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
-    awk -v n="$n" -v ms="$ms" 'BEGIN { printf "| %d | %.0f | %.1f |\n", n, ms, ms * 1000 / n }'
+    psql -X -d scale -At -c '\timing on' \
+        -c "SELECT count(*) FROM generate_series(1, $1) g, abx.assign('bench', 'u' || g, '{}', $2)" |
+        sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+}
+for n in 2000 4000 8000 16000; do
+    a=$(bulk_ms "$n" NULL)
+    b=$(bulk_ms "$n" "'acme'")
+    awk -v n="$n" -v a="$a" -v b="$b" \
+        'BEGIN { printf "| %d | %.0f | %.1f | %.0f | %.1f |\n", n, a, a * 1000 / n, b, b * 1000 / n }'
 done
 psql_q -d scale -c "TRUNCATE abx.assignments" >/dev/null
 echo
-echo "Plan of abx.assign's lookup at the 4000th call of one statement (auto_explain):"
+echo "Plan of abx.assign's lookup at the 4000th call of one statement, organization 'acme' (auto_explain):"
 echo
 echo '```'
 psql -X -d scale >"$out/analysis-auto_explain.txt" 2>&1 <<'SQL'
@@ -59,12 +67,11 @@ SET auto_explain.log_min_duration = 0;
 SET auto_explain.log_analyze = on;
 SET auto_explain.log_buffers = on;
 SET auto_explain.log_level = notice;
-SELECT count(*) FROM generate_series(1, 4000) g, abx.assign('bench', 'u' || g);
+SELECT count(*) FROM generate_series(1, 4000) g, abx.assign('bench', 'u' || g, '{}', 'acme');
 SQL
 # The last plan that probes assignments_pkey, with its index condition and buffers.
 grep -A2 "Index Scan using assignments_pkey" "$out/analysis-auto_explain.txt" | tail -n 3 | sed 's/^ *//'
 echo '```'
-
 echo
 echo "## 2. Inner statements per call (pg_stat_statements, track = all)"
 psql_q -d postgres -c "CREATE DATABASE abx_bench"

@@ -24,6 +24,6 @@ SELECT :exp, 0, 'u' || s, CASE WHEN s % 2 = 0 THEN :v0 ELSE :v1 END,
        CASE WHEN r < 0.80 THEN 'view' WHEN r < 0.95 THEN 'cart' ELSE 'purchase' END,
        CASE WHEN r < 0.95 THEN 1 ELSE round((10 + 90 * r)::numeric, 2)::float8 END,
        now() - interval '1 day' + (g % 432000) * interval '1 second'
-  FROM generate_series(1, :events) g,
+  FROM generate_series(1::bigint, :events) g,
        LATERAL (SELECT 1 + (g * 7919) % 1000000 AS s, random() AS r) x;
 ANALYZE;

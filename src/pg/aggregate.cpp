@@ -114,6 +114,9 @@ ON CONFLICT (variant_id) DO UPDATE
        updated_at = excluded.updated_at)SQL",
                    {INT8OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, TIMESTAMPTZOID});
 
+Statement touch_experiment("UPDATE abx.experiments SET updated_at = updated_at WHERE id = $1",
+                           {INT8OID});
+
 Statement experiments_to_aggregate(
     "SELECT e.id FROM abx.experiments e WHERE e.status IN ('running', 'paused', 'completed') "
     "ORDER BY e.id",
@@ -182,6 +185,11 @@ void refresh_bandit(const AnalysisInput& in) {
             .set(5, TimestampTzGetDatum(now));
         save_arm.run(a.values(), a.nulls(), false);
     }
+    // A new row version of the experiment tells every session's assignment cache (fast_lookup.hpp)
+    // that the shares changed.
+    Args id(1);
+    id.set(0, Int64GetDatum(in.experiment.id));
+    touch_experiment.run(id.values(), id.nulls(), false);
 }
 
 RunResult aggregate_one(std::int64_t experiment_id) {

@@ -105,7 +105,7 @@ Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
     return make_record(fcinfo, values, nulls);
 }
 
-// A new subject of a cached, running (non-bandit) experiment: targeting, coverage and variant
+// A new subject of a cached, running experiment: targeting, coverage and variant
 // decided from the cache, then one INSERT; if another session won the race, its row is returned.
 Datum assign_new_cached(FunctionCallInfo fcinfo, const CachedExperiment& e,
                         const std::string& experiment, const std::string& subject,
@@ -170,7 +170,7 @@ ABX_SQL_FUNCTION(abx_assign) {
             if (it != cached->variants.end())
                 return assign_result(fcinfo, variant_key_datum(it->second),
                                      variant_config_datum(it->second), false, "existing");
-        } else if (cached->status == Status::Running && !cached->bandit) {
+        } else if (cached->status == Status::Running) {
             return assign_new_cached(fcinfo, *cached, experiment, subject, org);
         }
     }

@@ -58,7 +58,7 @@ bool still_current(const CachedExperiment& e) {
 
 Statement load_entry(R"SQL(
 SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text,
-       (e.organization_id IS NULL AND $2::text IS NOT NULL), e.kind, e.salt, e.coverage, e.targeting
+       (e.organization_id IS NULL AND $2::text IS NOT NULL), e.salt, e.coverage, e.targeting
   FROM (SELECT 1) AS one
   LEFT JOIN abx.organizations o ON o.key = $2
   JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
@@ -66,8 +66,12 @@ SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text,
  ORDER BY e.organization_id NULLS LAST LIMIT 1)SQL",
                      {TEXTOID, TEXTOID});
 
+// Bandit arms' Thompson-sampling shares replace the weights (abx.aggregate rewrites the experiment
+// row when it refreshes them, which invalidates this entry).
 Statement load_variants(
-    "SELECT id, key, config, weight FROM abx.variants WHERE experiment_id = $1 ORDER BY position",
+    "SELECT v.id, v.key, v.config, coalesce(b.share, v.weight) FROM abx.variants v "
+    "LEFT JOIN abx.bandit_arms b ON b.variant_id = v.id WHERE v.experiment_id = $1 "
+    "ORDER BY v.position",
     {INT8OID});
 
 }  // namespace
@@ -103,10 +107,9 @@ void cache_experiment(const std::string& code, const std::optional<std::string>&
     });
     e.xmin = (TransactionId)std::stoul(*col_text(0, 5));
     e.relation = abx_relation("experiments");
-    e.bandit = *col_text(0, 7) == "bandit";
-    e.salt = *col_text(0, 8);
-    e.coverage = *col_float8(0, 9);
-    nlohmann::json rules = *col_jsonb(0, 10);
+    e.salt = *col_text(0, 7);
+    e.coverage = *col_float8(0, 8);
+    nlohmann::json rules = *col_jsonb(0, 9);
     if (!rules.empty()) e.targeting = Targeting::compile(rules);
 
     Args v(1);

@@ -35,8 +35,7 @@ struct CachedExperiment {
     ItemPointerData ctid{};
     TransactionId xmin = InvalidTransactionId;
     std::unordered_map<std::int32_t, CachedVariant> variants;
-    // What a new subject's decision needs (not for bandits: their shares change without this row).
-    bool bandit = false;
+    // What a new subject's decision needs (for bandits, the weights are the arms' current shares).
     std::string salt;
     double coverage = 1;
     std::optional<Targeting> targeting;     // nullopt: everyone
