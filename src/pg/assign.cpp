@@ -18,8 +18,12 @@ SELECT e.id, e.status, e.salt, e.coverage, e.targeting,
   FROM (SELECT 1) AS one
   LEFT JOIN abx.organizations o ON o.key = $3
   JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
-  LEFT JOIN abx.assignments a
-         ON a.experiment_id = e.id AND a.organization_id = coalesce(o.id, 0) AND a.subject = $2
+  -- LATERAL: the organization scope is known before the probe, so every plan (also a generic one
+  -- made while the table was empty) uses all three primary-key columns.
+  LEFT JOIN LATERAL (
+        SELECT a.variant_id, a.assigned_at FROM abx.assignments a
+         WHERE a.experiment_id = e.id AND a.organization_id = coalesce(o.id, 0)
+           AND a.subject = $2) a ON true
   LEFT JOIN abx.variants v ON v.id = a.variant_id
  ORDER BY e.organization_id NULLS LAST
  LIMIT 1)SQL";
