@@ -31,7 +31,7 @@ EXTRA_CLEAN = $(OBJS:.o=.d)
 # The core is compiled as the core, even inside abx.so.
 src/core/%.o: override CPPFLAGS += -DABX_CORE_BUILD
 
-.PHONY: deps core unit demo demo-stop test bench format
+.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis format
 deps:
 	@bash scripts/deps.sh
 core:
@@ -43,7 +43,10 @@ demo-stop:
 	@bash scripts/cluster.sh stop demo
 test:
 	@bash scripts/test.sh
-bench:
+bench: bench-api bench-analysis
+bench-api:
 	@bash bench/run.sh
+bench-analysis:
+	@BENCH_NO_BUILD=1 bash bench/issue3/run.sh
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
