@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -19,17 +21,6 @@
 
 namespace abx::stats {
 namespace {
-
-template <class F>
-void expect_invalid(F&& f, const std::string& field) {
-    try {
-        f();
-        ADD_FAILURE() << "expected Error 22023 naming " << field;
-    } catch (const Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023");
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
-}
 
 double total(const std::vector<double>& v) {
     return std::accumulate(v.begin(), v.end(), 0.0);

@@ -39,6 +39,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -55,18 +57,6 @@ Summary rate(double n, double c) {
 // Mean summary with the given sample mean and sample standard deviation.
 Summary values(double n, double mean, double sd) {
     return Summary{n, n * mean, (n - 1) * sd * sd + n * mean * mean};
-}
-
-// Runs `f` and expects abx::Error 22023 whose message names `field`.
-template <class F>
-void expect_invalid(F&& f, const std::string& field) {
-    try {
-        f();
-        ADD_FAILURE() << "expected Error 22023 naming " << field;
-    } catch (const Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023");
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
 }
 
 constexpr double kTol = 1e-9;

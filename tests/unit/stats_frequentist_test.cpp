@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -45,18 +47,6 @@ Summary from_values(const std::vector<double>& xs) {
         s.sum_sq += x * x;
     }
     return s;
-}
-
-// Expects an abx::Error with SQLSTATE 22023 whose message names `field`.
-template <typename F>
-void expect_invalid(F&& f, const std::string& field) {
-    try {
-        f();
-        ADD_FAILURE() << "no error for " << field;
-    } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
 }
 
 // ---- two-proportion z-test ---------------------------------------------------------------------

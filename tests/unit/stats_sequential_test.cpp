@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -33,17 +35,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Summary rate(double conversions, double n) {
     return Summary{n, conversions, conversions};
-}
-
-template <typename F>
-void expect_invalid(F&& f, const std::string& field) {
-    try {
-        f();
-        ADD_FAILURE() << "no error for " << field;
-    } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
 }
 
 TEST(Sequential, MatchesPaperNormalFormAndIntegral) {

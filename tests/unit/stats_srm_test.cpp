@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -22,17 +24,6 @@ using Counts = std::vector<std::int64_t>;
 using Doubles = std::vector<double>;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-template <typename F>
-void expect_invalid(F&& f, const std::string& field) {
-    try {
-        f();
-        ADD_FAILURE() << "no error for " << field;
-    } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
-}
 
 // ---- SRM -------------------------------------------------------------------------------------
 
