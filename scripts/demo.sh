@@ -10,6 +10,8 @@ make -j"$(nproc)" >build.log 2>&1 || { tail -n 40 build.log; exit 1; }
 $SUDO make install >>build.log 2>&1 || { tail -n 20 build.log; exit 1; }
 rm -f build.log
 say "local cluster (shared_preload_libraries = 'abx')"
+# A cluster left running by an earlier demo has the previous abx.so preloaded: restart it.
+bash scripts/cluster.sh stop demo
 envfile="$(bash scripts/cluster.sh start demo)"
 source "$envfile"
 export PGHOST PGPORT PGUSER
