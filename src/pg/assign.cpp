@@ -68,11 +68,7 @@ struct Lookup {
 Lookup run_lookup(const std::string& experiment, const std::string& subject,
                   const std::optional<std::string>& org, bool read_only) {
     Args args(3);
-    args.set(0, text_datum(experiment)).set(1, text_datum(subject));
-    if (org)
-        args.set(2, text_datum(*org));
-    else
-        args.null(2);
+    args.set(0, text_datum(experiment)).set(1, text_datum(subject)).set_or_null(2, org);
     Lookup l;
     if (lookup.run(args.values(), args.nulls(), read_only, 1) == 0) {
         resolve_organization(org);  // names an unknown organization first

@@ -63,18 +63,11 @@ std::string random_salt() {
     return salt;
 }
 
-void set_org(Args& args, std::size_t i, const std::optional<std::int64_t>& org) {
-    if (org)
-        args.set(i, Int64GetDatum(*org));
-    else
-        args.null(i);
-}
-
 void ensure_code_free(const std::string& code, const std::optional<std::int64_t>& org_id,
                       const std::optional<std::string>& org_key) {
     Args args(2);
     args.set(0, text_datum(code));
-    set_org(args, 1, org_id);
+    args.set_or_null(1, org_id);
     if (code_taken.run(args.values(), args.nulls(), false, 1) > 0) {
         std::string scope = org_key ? "organization \"" + *org_key + "\"" : "the global scope";
         throw Error(sqlstate::kUniqueViolation,
@@ -149,7 +142,7 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
     if (spec.salt.empty()) spec.salt = random_salt();
 
     Args args(12);
-    set_org(args, 0, org_id);
+    args.set_or_null(0, org_id);
     args.set(1, text_datum(spec.code))
         .set(2, text_datum(spec.name))
         .set(3, text_datum(spec.description))

@@ -89,11 +89,7 @@ const CachedExperiment* cached_experiment(const std::string& code,
 
 void cache_experiment(const std::string& code, const std::optional<std::string>& org) {
     Args args(2);
-    args.set(0, text_datum(code));
-    if (org)
-        args.set(1, text_datum(*org));
-    else
-        args.null(1);
+    args.set(0, text_datum(code)).set_or_null(1, org);
     if (load_entry.run(args.values(), args.nulls(), false, 1) == 0) return;
     if (*col_bool(0, 6)) return;  // global fallback of an organization: not cacheable
     CachedExperiment e;

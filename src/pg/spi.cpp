@@ -29,6 +29,14 @@ std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_o
     });
 }
 
+Args& Args::set_or_null(std::size_t i, const std::optional<std::string>& text) {
+    return text ? set(i, text_datum(*text)) : null(i);
+}
+
+Args& Args::set_or_null(std::size_t i, const std::optional<std::int64_t>& value) {
+    return value ? set(i, Int64GetDatum(*value)) : null(i);
+}
+
 void spi_connect() {
     pg_guard([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "abx: SPI_connect failed");

@@ -39,6 +39,9 @@ class Args {
         nulls_[i] = 'n';
         return *this;
     }
+    // SQL NULL for nullopt: optional text (e.g. an organization key) and bigint arguments.
+    Args& set_or_null(std::size_t i, const std::optional<std::string>& text);
+    Args& set_or_null(std::size_t i, const std::optional<std::int64_t>& value);
     const Datum* values() const { return values_.data(); }
     const char* nulls() const { return nulls_.data(); }
 

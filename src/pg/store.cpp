@@ -93,11 +93,7 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
                                  bool for_update) {
     std::optional<std::int64_t> org_id = resolve_organization(org_key);
     Args args(2);
-    args.set(0, text_datum(code));
-    if (org_id)
-        args.set(1, Int64GetDatum(*org_id));
-    else
-        args.null(1);
+    args.set(0, text_datum(code)).set_or_null(1, org_id);
     Statement& query = for_update ? experiment_by_code_locked : experiment_by_code;
     if (query.run(args.values(), args.nulls(), !for_update, 1) == 0)
         experiment_not_found(code, org_key);

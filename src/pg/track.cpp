@@ -72,20 +72,13 @@ SELECT i.event_id, v.key FROM abx.event_idempotency i JOIN abx.variants v ON v.i
 Statement target_of(std::string(kTargetCte).append(" SELECT id, org FROM target"),
                     {TEXTOID, TEXTOID, TEXTOID});
 
-void set_opt_text(Args& args, std::size_t i, const std::optional<std::string>& s) {
-    if (s)
-        args.set(i, text_datum(*s));
-    else
-        args.null(i);
-}
-
 // Explains, as an abx::Error, why an event for (experiment, organization, subject) was not stored.
 [[noreturn]] void refuse(const std::string& experiment, const std::optional<std::string>& org,
                          const std::string& subject) {
     resolve_organization(org);
     Args args(3);
     args.set(0, text_datum(experiment)).set(2, text_datum(subject));
-    set_opt_text(args, 1, org);
+    args.set_or_null(1, org);
     if (experiment_status.run(args.values(), args.nulls(), false, 1) == 0)
         experiment_not_found(experiment, org);
     std::string status = *col_text(0, 1);
@@ -180,7 +173,7 @@ Stored track_one(const EventInput& ev, const std::string& meta_text) {
     bool idempotent = ev.idempotency_key.has_value();
     Args args(idempotent ? 8 : 7);
     args.set(0, text_datum(ev.experiment));
-    set_opt_text(args, 1, ev.organization);
+    args.set_or_null(1, ev.organization);
     args.set(2, text_datum(ev.subject))
         .set(3, text_datum(ev.event_key))
         .set(4, Float8GetDatum(ev.value))
@@ -198,7 +191,7 @@ Stored track_one(const EventInput& ev, const std::string& meta_text) {
         // Either the key was seen before, or there is no target/assignment at all.
         Args d(3);
         d.set(0, text_datum(ev.experiment)).set(2, text_datum(ev.subject));
-        set_opt_text(d, 1, ev.organization);
+        d.set_or_null(1, ev.organization);
         target_of.run(d.values(), d.nulls(), false, 1);
         if (SPI_processed == 1) {
             std::int64_t experiment_id = *col_int64(0, 1);
@@ -337,7 +330,7 @@ ABX_SQL_FUNCTION(abx_track_batch) {
     for (auto& [scope, events] : by_scope) {
         Args t(3);
         t.set(0, text_datum(scope.first)).set(2, text_datum(""));
-        set_opt_text(t, 1, scope.second);
+        t.set_or_null(1, scope.second);
         target_of.run(t.values(), t.nulls(), false, 1);
         if (SPI_processed == 0) {
             // Same explanation as a single call, per item.
