@@ -8,11 +8,16 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis_fixtures.hpp"
+
 #include <cmath>
 #include <string>
 #include <vector>
 
 namespace {
+
+using abx_test::arm;
+using abx_test::rate;
 
 using abx::analysis::Analysis;
 using abx::analysis::ExperimentData;
@@ -20,21 +25,6 @@ using abx::analysis::MetricResult;
 using abx::analysis::SequentialMemory;
 using abx::stats::Summary;
 using nlohmann::json;
-
-Summary rate(double n, double x) {
-    return {n, x, x};
-}
-
-abx::analysis::VariantData arm(const std::string& key, bool control, std::int64_t assigned,
-                               std::vector<Summary> metrics, double weight = 1) {
-    abx::analysis::VariantData v;
-    v.key = key;
-    v.is_control = control;
-    v.assigned = assigned;
-    v.weight = weight;
-    v.metrics = std::move(metrics);
-    return v;
-}
 
 ExperimentData experiment(const char* metrics_json) {
     ExperimentData d;

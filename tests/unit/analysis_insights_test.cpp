@@ -5,28 +5,19 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis_fixtures.hpp"
+
 #include <string>
 #include <vector>
 
 namespace {
 
+using abx_test::arm;
+using abx_test::rate;
+
 using abx::analysis::ExperimentData;
 using abx::stats::Summary;
 using nlohmann::json;
-
-Summary rate(double n, double x) {
-    return {n, x, x};
-}
-
-abx::analysis::VariantData arm(const std::string& key, bool control, std::int64_t assigned,
-                               std::vector<Summary> metrics) {
-    abx::analysis::VariantData v;
-    v.key = key;
-    v.is_control = control;
-    v.assigned = assigned;
-    v.metrics = std::move(metrics);
-    return v;
-}
 
 json run(const ExperimentData& d) {
     return abx::analysis::insights(d, abx::analysis::analyze(d, false));

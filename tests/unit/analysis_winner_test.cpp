@@ -5,10 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis_fixtures.hpp"
+
 #include <string>
 #include <vector>
 
 namespace {
+
+using abx_test::arm;
+using abx_test::rate;
+using abx_test::values;
 
 using abx::analysis::ExperimentData;
 using abx::analysis::WinnerContext;
@@ -16,24 +22,6 @@ using abx::analysis::WinnerEvaluation;
 using abx::analysis::WinnerPolicy;
 using abx::stats::Summary;
 using nlohmann::json;
-
-Summary rate(double n, double x) {
-    return {n, x, x};
-}
-// n subjects with the given mean and (unbiased) sd.
-Summary values(double n, double mean, double sd) {
-    return {n, n * mean, (n - 1) * sd * sd + n * mean * mean};
-}
-
-abx::analysis::VariantData arm(const std::string& key, bool control, std::int64_t assigned,
-                               std::vector<Summary> metrics) {
-    abx::analysis::VariantData v;
-    v.key = key;
-    v.is_control = control;
-    v.assigned = assigned;
-    v.metrics = std::move(metrics);
-    return v;
-}
 
 const char* kMetrics = R"({
     "primary": {"key": "conversion", "kind": "rate", "event": "buy"},

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -17,18 +19,6 @@ using abx::parse_rfc3339_micros;
 using nlohmann::json;
 
 constexpr std::int64_t kSecond = 1'000'000;
-
-void expect_error(const std::function<void()>& f, const std::string& sqlstate,
-                  const std::string& fragment) {
-    try {
-        f();
-        ADD_FAILURE() << "no error; expected " << sqlstate << " mentioning " << fragment;
-    } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
-        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-            << "message \"" << e.what() << "\" lacks \"" << fragment << "\"";
-    }
-}
 
 // --- RFC 3339 -------------------------------------------------------------------------------
 // Expected values were computed independently with GNU date / python, e.g.

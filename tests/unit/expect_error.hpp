@@ -4,16 +4,23 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
-// Expects an abx::Error with SQLSTATE 22023 whose message names `field`.
-template <typename F>
-void expect_invalid(F&& f, const std::string& field) {
+// Expects an abx::Error with this SQLSTATE whose message contains `fragment`.
+inline void expect_error(const std::function<void()>& f, const std::string& sqlstate,
+                         const std::string& fragment) {
     try {
         f();
-        ADD_FAILURE() << "no error for " << field;
+        ADD_FAILURE() << "no error; expected " << sqlstate << " mentioning " << fragment;
     } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
-        EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << "message \"" << e.what() << "\" lacks \"" << fragment << "\"";
     }
+}
+
+// Expects an abx::Error with SQLSTATE 22023 whose message names `field`.
+inline void expect_invalid(const std::function<void()>& f, const std::string& field) {
+    expect_error(f, "22023", field);
 }

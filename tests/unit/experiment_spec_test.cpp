@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
+
 #include <functional>
 #include <limits>
 #include <string>
@@ -39,18 +41,6 @@ json seed_payload() {
 // A minimal valid payload.
 json minimal() {
     return json::parse(R"({"code": "exp1", "variants": [{"key": "a"}, {"key": "b"}]})");
-}
-
-void expect_error(const std::function<void()>& f, const std::string& sqlstate,
-                  const std::string& fragment) {
-    try {
-        f();
-        ADD_FAILURE() << "no error; expected " << sqlstate << " mentioning " << fragment;
-    } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
-        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-            << "message \"" << e.what() << "\" lacks \"" << fragment << "\"";
-    }
 }
 
 // parse_experiment_spec(payload) must fail with 22023 naming `field`.
