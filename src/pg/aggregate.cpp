@@ -10,6 +10,7 @@
 // advisory lock and the bound is stored in the same transaction as the aggregates, so a rolled
 // back run changes nothing and two concurrent runs cannot both take one window.
 #include "analysis_input.hpp"
+#include "settings.hpp"
 
 #include "abx/aggregation.hpp"
 #include "abx/stats/bandit.hpp"
@@ -19,7 +20,6 @@
 namespace abx::pg {
 namespace {
 
-constexpr int kBucketSeconds = 3600;      // seed 004: one-hour buckets
 constexpr int kAdvisoryClass = 0x616278;  // 'abx'
 
 Statement lock_experiment("SELECT pg_advisory_xact_lock($1, $2)", {INT4OID, INT4OID});

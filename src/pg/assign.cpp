@@ -56,7 +56,6 @@ enum Col {
 };
 
 struct Lookup {
-    bool found = false;
     std::int64_t experiment_id = 0;
     Status status = Status::Draft;
     std::int64_t organization_scope = 0;
@@ -75,7 +74,6 @@ Lookup run_lookup(const std::string& experiment, const std::string& subject,
         experiment_not_found(experiment, org);
     }
     if (*col_bool(0, kUnknownOrg)) resolve_organization(org);
-    l.found = true;
     l.experiment_id = *col_int64(0, kId);
     l.status = parse_status(*col_text(0, kStatus));
     l.organization_scope = *col_int64(0, kOrgScope);

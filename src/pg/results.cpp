@@ -1,6 +1,7 @@
 // SQL API for analysis: abx.results, abx.srm, abx.insights, abx.evaluate_winner. Each loads the
 // sufficient statistics maintained by abx.aggregate() and asks the core; nothing is written.
 #include "analysis_input.hpp"
+#include "settings.hpp"
 
 #include <cmath>
 
@@ -11,8 +12,8 @@ namespace {
 
 Statement exposures_of(R"SQL(
 SELECT variant_id, sum(count)::int8 FROM abx.metric_buckets
- WHERE experiment_id = $1 AND event_key = $2 AND bucket_seconds = 3600 GROUP BY variant_id)SQL",
-                       {INT8OID, TEXTOID});
+ WHERE experiment_id = $1 AND event_key = $2 AND bucket_seconds = $3 GROUP BY variant_id)SQL",
+                       {INT8OID, TEXTOID, INT4OID});
 
 Datum float_or_null(double v, bool& is_null) {
     is_null = std::isnan(v);  // undefined statistics are SQL NULL; ±Infinity stays
@@ -94,8 +95,10 @@ ABX_SQL_FUNCTION(abx_evaluate_winner) {
         context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
     context.exposures.assign(in.data.variants.size(), 0);
     if (!policy.exposure_event.empty()) {
-        Args a(2);
-        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
+        Args a(3);
+        a.set(0, Int64GetDatum(in.experiment.id))
+            .set(1, text_datum(policy.exposure_event))
+            .set(2, Int32GetDatum(kBucketSeconds));
         std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
         for (std::uint64_t r = 0; r < rows; ++r)
             for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
