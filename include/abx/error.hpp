@@ -36,9 +36,31 @@ struct Error : std::runtime_error {
           hint(std::move(hint_text)) {}
 };
 
-// Shorthand for the most common failure: a caller-supplied field has a bad value.
+// The one rule for caller mistakes (docs/sql-api.md, "Errors"), applied by every function:
+//   22004 a required value is NULL (SQL NULL argument, or JSON null where a value is required)
+//   22P02 a JSON value of the wrong type (a string where a number belongs, an array for an object)
+//   22003 a number outside the accepted range, or one that does not fit a double at all
+//   22023 any other bad value (pattern, length, unknown field, inconsistent settings)
+// Each message names the field: "invalid variants[1].weight: must be a number".
+
+// A caller-supplied field has a bad value (22023).
 [[noreturn]] inline void invalid_field(const std::string& field, const std::string& why) {
     throw Error(sqlstate::kInvalidParameterValue, "invalid " + field + ": " + why);
+}
+
+// A caller-supplied JSON field has the wrong type (22P02).
+[[noreturn]] inline void wrong_type(const std::string& field, const std::string& why) {
+    throw Error(sqlstate::kInvalidTextRepresentation, "invalid " + field + ": " + why);
+}
+
+// A caller-supplied number lies outside the accepted range (22003).
+[[noreturn]] inline void out_of_range(const std::string& field, const std::string& why) {
+    throw Error(sqlstate::kNumericValueOutOfRange, "invalid " + field + ": " + why);
+}
+
+// A required value is missing: SQL NULL or JSON null (22004).
+[[noreturn]] inline void null_field(const std::string& field) {
+    throw Error(sqlstate::kNullValueNotAllowed, field + " must not be null");
 }
 
 }  // namespace abx

@@ -117,10 +117,6 @@ std::size_t utf8_length(const std::string& s) {
         s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-[[noreturn]] void wrong_type(const std::string& field, const std::string& why) {
-    throw Error(sqlstate::kInvalidTextRepresentation, "invalid " + field + ": " + why);
-}
-
 // prefix is "" for a single event or "events[3]." for a batch item. When require_ids is false,
 // empty experiment / subject are left for the caller to fill in.
 void validate(const EventInput& e, const EventLimits& limits, const std::string& prefix,
