@@ -32,6 +32,9 @@ struct EventInput {
     std::optional<std::string> organization;
 };
 
+// A subject id: 1 to 256 bytes (22023 naming `field`).
+void validate_subject(const std::string& subject, const std::string& field = "subject");
+
 // Checks fields common to single and batch events; throws Error naming the field.
 void validate_event(const EventInput& event, const EventLimits& limits);
 

@@ -43,4 +43,8 @@ class Targeting {
     std::unique_ptr<Node> root_;
 };
 
+// Checks a subject's context before matching: a JSON object (22P02), numbers that fit a double
+// (22003 naming context.<path>), at most 32 levels deep (22023).
+void validate_context(const nlohmann::json& context);
+
 }  // namespace abx

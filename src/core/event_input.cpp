@@ -165,6 +165,11 @@ std::int64_t parse_rfc3339_micros(std::string_view text) {
     return parse_timestamp(text, "timestamp");
 }
 
+void validate_subject(const std::string& subject, const std::string& field) {
+    if (subject.empty()) invalid_field(field, "must not be empty");
+    if (subject.size() > 256) invalid_field(field, "must be at most 256 bytes");
+}
+
 void validate_event(const EventInput& event, const EventLimits& limits) {
     validate(event, limits, "", true);
 }

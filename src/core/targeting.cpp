@@ -12,6 +12,7 @@
 #include "abx/targeting.hpp"
 
 #include "abx/error.hpp"
+#include "abx/json_limits.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -457,6 +458,12 @@ MatchResult Targeting::match(const nlohmann::json& context) const {
     result.matched = evaluate(*root_, *ctx, result.reason);
     if (result.matched) result.reason.clear();
     return result;
+}
+
+void validate_context(const nlohmann::json& context) {
+    if (!context.is_object()) wrong_type("context", "must be a JSON object");
+    require_representable_numbers(context, "context");
+    if (json_depth(context) > 32) invalid_field("context", "must be at most 32 levels deep");
 }
 
 }  // namespace abx

@@ -22,14 +22,40 @@ namespace {
 
 constexpr int kAdvisoryClass = 0x616278;  // 'abx'
 
-Statement lock_experiment("SELECT pg_advisory_xact_lock($1, $2)", {INT4OID, INT4OID});
+Statement lock_experiment("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", {INT4OID, INT4OID});
 
-Statement ensure_state(
-    "INSERT INTO abx.aggregation_state (experiment_id) VALUES ($1) ON CONFLICT DO NOTHING",
-    {INT8OID});
-Statement read_state(
-    "SELECT xid_done::text, metrics_signature FROM abx.aggregation_state WHERE experiment_id = $1",
-    {INT8OID});
+// A new experiment's bound belongs to this cluster from its first run on.
+Statement ensure_state(R"SQL(
+INSERT INTO abx.aggregation_state (experiment_id, system_identifier)
+SELECT $1, system_identifier FROM pg_catalog.pg_control_system() ON CONFLICT DO NOTHING)SQL",
+                       {INT8OID});
+Statement read_state(R"SQL(
+SELECT s.xid_done::text, s.metrics_signature, s.system_identifier IS NOT DISTINCT FROM c.system_identifier
+  FROM abx.aggregation_state s, pg_catalog.pg_control_system() c WHERE s.experiment_id = $1)SQL",
+                     {INT8OID});
+
+// After a restore into another cluster the stored bound and the restored rows' xids count in the
+// old cluster's transaction ids, which mean nothing here. The experiment's aggregates are rebuilt
+// from its events: every restored row that sits at or above this cluster's horizon is stamped
+// below it (xid 0), so that the run that follows counts each visible row exactly once and every
+// later window, which starts at that run's bound, counts only rows of later transactions. The
+// sequential memory is kept: the same data gives the same statistics.
+Statement reset_for_rebuild[] = {
+    {"DELETE FROM abx.metric_buckets WHERE experiment_id = $1", {INT8OID}},
+    {"DELETE FROM abx.subject_events WHERE experiment_id = $1", {INT8OID}},
+    {"DELETE FROM abx.variant_assignments WHERE experiment_id = $1", {INT8OID}},
+    {"UPDATE abx.variant_metric_stats SET n = 0, sum = 0, sum_sq = 0 WHERE experiment_id = $1",
+     {INT8OID}},
+    {"UPDATE abx.events SET xid = '0' WHERE experiment_id = $1 "
+     "AND xid >= pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())",
+     {INT8OID}},
+    {"UPDATE abx.assignments SET xid = '0' WHERE experiment_id = $1 "
+     "AND xid >= pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())",
+     {INT8OID}},
+    {"UPDATE abx.aggregation_state SET xid_done = '0', system_identifier = "
+     "(SELECT system_identifier FROM pg_catalog.pg_control_system()) WHERE experiment_id = $1",
+     {INT8OID}},
+};
 
 // One statement, one snapshot: the bound, the bucket upsert, the per-subject upsert, and what the
 // core needs to update the per-variant statistics: the window's per-subject totals ("added") and
@@ -100,7 +126,7 @@ ON CONFLICT (experiment_id, variant_id, metric_key) DO UPDATE
 
 Statement save_state(R"SQL(
 UPDATE abx.aggregation_state
-   SET xid_done = greatest(xid_done, $2::xid8), metrics_signature = $3, runs = runs + 1,
+   SET xid_done = greatest(xid_done, $2::xid8), metrics_signature = $3, runs = runs + 1, failures = 0,
        events_total = events_total + $4, last_events = $4, last_run_at = $5
  WHERE experiment_id = $1
 RETURNING events_total, runs)SQL",
@@ -161,7 +187,9 @@ void rebuild_stats(std::int64_t experiment_id, const std::vector<analysis::Metri
 struct RunResult {
     std::string code;
     std::optional<std::string> organization;
+    bool rebuilt = false;
     std::int64_t events = 0, subjects = 0, assignments = 0, buckets = 0, events_total = 0, runs = 0;
+    std::optional<SubtransactionFailure> failure;
 };
 
 void refresh_bandit(const AnalysisInput& in) {
@@ -170,9 +198,16 @@ void refresh_bandit(const AnalysisInput& in) {
     if (primary.role != analysis::MetricRole::Primary || primary.kind != analysis::MetricKind::Rate)
         return;
     std::vector<stats::Summary> arms;
-    for (const auto& v : in.data.variants) arms.push_back(v.metrics.front());
-    std::vector<double> shares = stats::thompson_shares_rates(
-        arms, in.data.settings.bandit, primary.better, in.data.settings.prior);
+    // The variants' weights are the arms' base shares: weight 0 switches an arm off (share 0,
+    // whatever min_share says), as docs/sql-api.md promises.
+    stats::AllocationConfig allocation = in.data.settings.bandit;
+    allocation.base_weights.clear();
+    for (const auto& v : in.data.variants) {
+        arms.push_back(v.metrics.front());
+        allocation.base_weights.push_back(v.weight);
+    }
+    std::vector<double> shares =
+        stats::thompson_shares_rates(arms, allocation, primary.better, in.data.settings.prior);
     TimestampTz now = abx_now();
     for (std::size_t i = 0; i < arms.size(); ++i) {
         stats::BetaPosterior post = stats::beta_posterior(arms[i], in.data.settings.prior);
@@ -192,6 +227,51 @@ void refresh_bandit(const AnalysisInput& in) {
     touch_experiment.run(id.values(), id.nulls(), false);
 }
 
+bool takes_events(Status s) {
+    return s == Status::Running || s == Status::Paused || s == Status::Completed;
+}
+
+Statement save_failure(R"SQL(
+INSERT INTO abx.aggregation_state AS s (experiment_id, system_identifier, failures, last_error_code,
+                                        last_error_message, last_error_at)
+SELECT $1, system_identifier, 1, $2, $3, $4 FROM pg_catalog.pg_control_system()
+ON CONFLICT (experiment_id) DO UPDATE
+   SET failures = s.failures + 1, last_error_code = excluded.last_error_code,
+       last_error_message = excluded.last_error_message, last_error_at = excluded.last_error_at
+RETURNING s.events_total, s.runs)SQL",
+                       {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID});
+
+Statement code_and_org(
+    "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
+    "ON o.id = e.organization_id WHERE e.id = $1",
+    {INT8OID});
+
+// Records a failed run (in the caller's transaction, after the experiment's subtransaction was
+// rolled back) and says so in the server log.
+void record_failure(std::int64_t experiment_id, const SubtransactionFailure& failure,
+                    RunResult& result) {
+    Args id(1);
+    id.set(0, Int64GetDatum(experiment_id));
+    code_and_org.run(id.values(), id.nulls(), false, 1);
+    result.code = *col_text(0, 1);
+    result.organization = col_text(0, 2);
+    Args f(4);
+    f.set(0, Int64GetDatum(experiment_id))
+        .set(1, text_datum(failure.sqlstate))
+        .set(2, text_datum(failure.message))
+        .set(3, TimestampTzGetDatum(abx_now()));
+    save_failure.run(f.values(), f.nulls(), false, 1);
+    result.events_total = *col_int64(0, 1);
+    result.runs = *col_int64(0, 2);
+    const char* code = result.code.c_str();
+    const char* state = failure.sqlstate.c_str();
+    const char* message = failure.message.c_str();
+    pg_guard([&] {
+        ereport(WARNING, (errmsg("abx.aggregate: experiment \"%s\" failed and was skipped: %s: %s",
+                                 code, state, message)));
+    });
+}
+
 RunResult aggregate_one(std::int64_t experiment_id) {
     Args id(1);
     id.set(0, Int64GetDatum(experiment_id));
@@ -202,6 +282,12 @@ RunResult aggregate_one(std::int64_t experiment_id) {
     read_state.run(id.values(), id.nulls(), false, 1);
     std::string xid_done = *col_text(0, 1);
     std::string signature = *col_text(0, 2);
+    RunResult result;
+    if (!*col_bool(0, 3)) {
+        for (Statement& step : reset_for_rebuild) step.run(id.values(), id.nulls(), false);
+        xid_done = "0";
+        result.rebuilt = true;
+    }
 
     // The metric definitions decide what the per-variant statistics mean; when they changed
     // since the last run, rebuild those from the per-subject totals first.
@@ -215,7 +301,6 @@ RunResult aggregate_one(std::int64_t experiment_id) {
         .set(1, text_datum(xid_done))
         .set(2, Int32GetDatum(kBucketSeconds));
     std::uint64_t rows = take_window.run(w.values(), w.nulls(), false);
-    RunResult result;
     std::string hi = *col_text(0, 1);
     result.buckets = *col_int64(0, 2);
     result.assignments = *col_int64(0, 3);
@@ -271,26 +356,49 @@ ABX_SQL_FUNCTION(abx_aggregate) {
     spi_connect();
     std::vector<std::int64_t> ids;
     if (code) {
-        ids.push_back(load_experiment(*code, org, false).id);
+        StoredExperiment e = load_experiment(*code, org, false);
+        if (!takes_events(e.status))
+            throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                        "experiment \"" + *code + "\" is " + std::string(to_string(e.status)) +
+                            ": there is nothing to aggregate",
+                        "", "abx.aggregate() folds the events of running, paused and completed experiments");
+        ids.push_back(e.id);
     } else {
         std::uint64_t n = experiments_to_aggregate.run(nullptr, nullptr, false);
         for (std::uint64_t r = 0; r < n; ++r) ids.push_back(*col_int64(r, 1));
     }
+    // Each experiment in its own subtransaction: one that fails (whatever its data) is rolled
+    // back, recorded and reported, and the others are aggregated all the same.
     std::vector<RunResult> results;
-    for (std::int64_t id : ids) results.push_back(aggregate_one(id));
+    for (std::int64_t id : ids) {
+        RunResult run;
+        std::optional<SubtransactionFailure> failure =
+            run_in_subtransaction([&] { run = aggregate_one(id); });
+        if (failure) {
+            run = RunResult{};
+            run.failure = failure;
+            record_failure(id, *failure, run);
+        }
+        results.push_back(std::move(run));
+    }
     spi_finish();
     RowSink sink(fcinfo);
     for (const RunResult& r : results) {
-        Datum values[8] = {text_datum(r.code),
-                           r.organization ? text_datum(*r.organization) : 0,
-                           Int64GetDatum(r.events),
-                           Int64GetDatum(r.subjects),
-                           Int64GetDatum(r.assignments),
-                           Int64GetDatum(r.buckets),
-                           Int64GetDatum(r.events_total),
-                           Int64GetDatum(r.runs)};
-        bool nulls[8] = {false, !r.organization, false, false, false, false, false, false};
-        sink.put(values, nulls);
+        const char* status = r.failure ? "error" : r.rebuilt ? "rebuilt" : "ok";
+        Datum values[11] = {text_datum(r.code),
+                            r.organization ? text_datum(*r.organization) : 0,
+                            text_datum(status),
+                            Int64GetDatum(r.events),
+                            Int64GetDatum(r.subjects),
+                            Int64GetDatum(r.assignments),
+                            Int64GetDatum(r.buckets),
+                            Int64GetDatum(r.events_total),
+                            Int64GetDatum(r.runs),
+                            r.failure ? text_datum(r.failure->sqlstate) : 0,
+                            r.failure ? text_datum(r.failure->message) : 0};
+        bool nulls[11] = {false, !r.organization, false, false, false, false,
+                          false, false,           false, !r.failure, !r.failure};
+        sink.put(values, nulls, 11);
     }
     return (Datum)0;
 }

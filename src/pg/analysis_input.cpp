@@ -21,6 +21,36 @@ Statement metric_stats(
 
 Statement started("SELECT started_at FROM abx.experiments WHERE id = $1", {INT8OID});
 
+Statement last_metrics(
+    "SELECT metrics_signature FROM abx.aggregation_state WHERE experiment_id = $1 AND runs > 0",
+    {INT8OID});
+
+// A metric's figures follow the definition it was aggregated under: the same key with another
+// event, kind or denominator is another metric.
+bool same_data(const analysis::MetricSpec& a, const analysis::MetricSpec& b) {
+    return a.key == b.key && a.kind == b.kind && a.event == b.event &&
+           a.denominator == b.denominator;
+}
+
+std::vector<bool> aggregated_metrics(std::int64_t experiment_id,
+                                     const std::vector<analysis::MetricSpec>& current,
+                                     bool read_only) {
+    std::vector<bool> done(current.size(), false);
+    Args args(1);
+    args.set(0, Int64GetDatum(experiment_id));
+    if (last_metrics.run(args.values(), args.nulls(), read_only, 1) == 0) return done;
+    std::vector<analysis::MetricSpec> before;
+    try {
+        before = analysis::parse_metrics(nlohmann::json::parse(*col_text(0, 1)));
+    } catch (const std::exception&) {
+        return done;  // an unreadable signature: nothing counts as aggregated
+    }
+    for (std::size_t m = 0; m < current.size(); ++m)
+        for (const analysis::MetricSpec& b : before)
+            if (same_data(current[m], b)) done[m] = true;
+    return done;
+}
+
 Statement save_memory(R"SQL(
 INSERT INTO abx.variant_metric_stats AS s (experiment_id, variant_id, metric_key, seq_looks,
                                            seq_p_value, seq_lower, seq_upper, updated_at)
@@ -93,6 +123,7 @@ AnalysisInput load_analysis_input(const std::string& code, const std::optional<s
         mem.upper = *col_float8(r, 9);
     }
 
+    in.aggregated = aggregated_metrics(in.experiment.id, in.metrics, read_only);
     started.run(args.values(), args.nulls(), read_only, 1);
     bool is_null = false;
     Datum ts = pg_call(

@@ -13,6 +13,9 @@ struct AnalysisInput {
     analysis::ExperimentData data;
     std::vector<std::int64_t> variant_ids;  // parallel to data.variants
     std::optional<TimestampTz> started_at;
+    // Per metric: whether the last abx.aggregate() computed it under its current definition (a
+    // metric added or redefined since has no figures yet).
+    std::vector<bool> aggregated;
 };
 
 // Everything about one experiment (must be inside spi_connect). `read_only` for STABLE callers.

@@ -2,31 +2,30 @@
 #include "fast_lookup.hpp"
 #include "store.hpp"
 
+#include "abx/event_input.hpp"
 #include "abx/hashing.hpp"
+#include "abx/json_limits.hpp"
 #include "abx/targeting.hpp"
+#include "jsonb_reader.hpp"
 
 namespace abx::pg {
 namespace {
 
 // One round trip answers a returning subject: the experiment (org-specific first, then global),
 // the organization scope, and the stored assignment with its variant.
-const char* const kLookupSql = R"SQL(
-SELECT e.id, e.status, e.salt, e.coverage, e.targeting,
-       coalesce(o.id, 0) AS organization_scope,
-       (o.id IS NULL AND $3::text IS NOT NULL) AS unknown_organization,
+// One round trip answers a returning subject: the experiment, the organization scope, and the
+// stored assignment with its variant. LATERAL: the organization scope is known before the probe,
+// so every plan (also a generic one made while the table was empty) uses all three primary-key
+// columns.
+const std::string kLookupSql = "WITH " + resolved_experiment_cte(1, 3) + R"SQL(
+SELECT r.id, r.status, r.salt, r.coverage, r.targeting, r.org_scope, r.unknown_org,
        v.key, v.config, a.assigned_at
-  FROM (SELECT 1) AS one
-  LEFT JOIN abx.organizations o ON o.key = $3
-  JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
-  -- LATERAL: the organization scope is known before the probe, so every plan (also a generic one
-  -- made while the table was empty) uses all three primary-key columns.
+  FROM resolved r
   LEFT JOIN LATERAL (
         SELECT a.variant_id, a.assigned_at FROM abx.assignments a
-         WHERE a.experiment_id = e.id AND a.organization_id = coalesce(o.id, 0)
+         WHERE a.experiment_id = r.id AND a.organization_id = r.org_scope
            AND a.subject = $2) a ON true
-  LEFT JOIN abx.variants v ON v.id = a.variant_id
- ORDER BY e.organization_id NULLS LAST
- LIMIT 1)SQL";
+  LEFT JOIN abx.variants v ON v.id = a.variant_id)SQL";
 Statement lookup(kLookupSql, {TEXTOID, TEXTOID, TEXTOID});
 
 // Bandit experiments hash new subjects onto their arms' Thompson-sampling shares (abx.bandit_arms,
@@ -90,9 +89,26 @@ Lookup run_lookup(const std::string& experiment, const std::string& subject,
     return l;
 }
 
-void check_subject(const std::string& subject) {
-    if (subject.empty()) invalid_field("subject", "must not be empty");
-    if (subject.size() > 256) invalid_field("subject", "must be at most 256 bytes");
+// The context argument: checked before anything is decided, kept as the caller's jsonb for storing.
+struct Context {
+    nlohmann::json doc = nlohmann::json::object();
+    std::optional<Datum> stored;  // NULL when absent or empty
+};
+
+constexpr std::size_t kMaxContextBytes = 65536;
+
+Context read_context(FunctionCallInfo fcinfo, int arg) {
+    Context c;
+    if (PG_ARGISNULL(arg)) return c;
+    Datum d = PG_GETARG_DATUM(arg);
+    if (jsonb_size(d) > kMaxContextBytes)
+        invalid_field("context", "must be at most " + std::to_string(kMaxContextBytes) + " bytes");
+    nlohmann::json doc = json_from_jsonb(d);
+    if (doc.is_null()) return c;
+    validate_context(doc);
+    if (!doc.empty()) c.stored = d;
+    c.doc = std::move(doc);
+    return c;
 }
 
 Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
@@ -100,7 +116,7 @@ Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
     Datum values[4] = {variant.value_or(0), config.value_or(0), BoolGetDatum(is_new),
                        text_datum(reason)};
     bool nulls[4] = {!variant, !config, false, false};
-    return make_record(fcinfo, values, nulls);
+    return make_record(fcinfo, values, nulls, 4);
 }
 
 // A new subject of a cached, running experiment: targeting, coverage and variant
@@ -108,13 +124,9 @@ Datum assign_result(FunctionCallInfo fcinfo, std::optional<Datum> variant,
 Datum assign_new_cached(FunctionCallInfo fcinfo, const CachedExperiment& e,
                         const std::string& experiment, const std::string& subject,
                         const std::optional<std::string>& org) {
-    std::string context_text = arg_jsonb_text(fcinfo, 2);
-    nlohmann::json context = nlohmann::json::parse(context_text);
-    if (!context.is_null() && !context.is_object())
-        invalid_field("context", "must be a JSON object");
+    Context context = read_context(fcinfo, 2);
     if (e.targeting) {
-        MatchResult match =
-            e.targeting->match(context.is_null() ? nlohmann::json::object() : context);
+        MatchResult match = e.targeting->match(context.doc);
         if (!match.matched)
             return assign_result(fcinfo, std::nullopt, std::nullopt, false,
                                  "not_targeted: " + match.reason);
@@ -131,10 +143,10 @@ Datum assign_new_cached(FunctionCallInfo fcinfo, const CachedExperiment& e,
         .set(2, text_datum(subject))
         .set(3, Int32GetDatum(variant_id))
         .set(4, TimestampTzGetDatum(abx_now()));
-    if (context.is_null() || context.empty())
-        ins.null(5);
+    if (context.stored)
+        ins.set(5, *context.stored);
     else
-        ins.set(5, jsonb_datum_from_text(context_text));
+        ins.null(5);
     if (insert_assignment.run(ins.values(), ins.nulls(), false) == 0) {
         // Another transaction assigned this subject first and has committed. Its row is newer
         // than this statement's snapshot: read it with a fresh one (a new SPI statement).
@@ -156,7 +168,7 @@ using namespace abx::pg;
 ABX_SQL_FUNCTION(abx_assign) {
     std::string experiment = arg_text(fcinfo, 0, "experiment");
     std::string subject = arg_text(fcinfo, 1, "subject");
-    check_subject(subject);
+    validate_subject(subject);
     std::optional<std::string> org = arg_text_opt(fcinfo, 3);
 
     // Returning subjects of a cached experiment: one index probe, no SPI. New subjects of a cached
@@ -190,13 +202,10 @@ ABX_SQL_FUNCTION(abx_assign) {
     std::optional<std::string> targeting_text = col_jsonb_text(0, kTargeting);
     std::string salt = *col_text(0, kSalt);
     double coverage = *col_float8(0, kCoverage);
-    std::string context_text = arg_jsonb_text(fcinfo, 2);
-    nlohmann::json context = nlohmann::json::parse(context_text);
-    if (!context.is_null() && !context.is_object())
-        invalid_field("context", "must be a JSON object");
+    Context context = read_context(fcinfo, 2);
     if (targeting_text && *targeting_text != "{}") {
         Targeting rules = Targeting::compile(nlohmann::json::parse(*targeting_text));
-        MatchResult match = rules.match(context.is_null() ? nlohmann::json::object() : context);
+        MatchResult match = rules.match(context.doc);
         if (!match.matched) {
             spi_finish();
             return assign_result(fcinfo, std::nullopt, std::nullopt, false,
@@ -224,10 +233,10 @@ ABX_SQL_FUNCTION(abx_assign) {
         .set(2, text_datum(subject))
         .set(3, Int32GetDatum((int)variant_id))
         .set(4, TimestampTzGetDatum(abx_now()));
-    if (context.is_null() || context.empty())
-        ins.null(5);
+    if (context.stored)
+        ins.set(5, *context.stored);
     else
-        ins.set(5, jsonb_datum_from_text(context_text));
+        ins.null(5);
     if (insert_assignment.run(ins.values(), ins.nulls(), false) == 1) {
         spi_finish();
         return assign_result(fcinfo, variant, config, true, "assigned");
@@ -241,6 +250,7 @@ ABX_SQL_FUNCTION(abx_assign) {
 ABX_SQL_FUNCTION(abx_get_assignment) {
     std::string experiment = arg_text(fcinfo, 0, "experiment");
     std::string subject = arg_text(fcinfo, 1, "subject");
+    validate_subject(subject);
     std::optional<std::string> org = arg_text_opt(fcinfo, 2);
     spi_connect();
     Lookup found = run_lookup(experiment, subject, org, true);
@@ -248,5 +258,5 @@ ABX_SQL_FUNCTION(abx_get_assignment) {
     Datum values[3] = {found.variant.value_or(0), found.config.value_or(0),
                        found.assigned_at.value_or(0)};
     bool nulls[3] = {!found.variant, !found.config, !found.assigned_at};
-    return make_record(fcinfo, values, nulls);
+    return make_record(fcinfo, values, nulls, 3);
 }

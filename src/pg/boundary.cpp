@@ -4,6 +4,10 @@
 #include <cstring>
 #include <new>
 
+extern "C" {
+#include "miscadmin.h"
+}
+
 namespace abx::pg {
 namespace {
 
@@ -43,8 +47,12 @@ void stash(const char* sqlstate, const char* message, const char* detail, const 
 
 }  // namespace
 
+void throw_if_interrupted() {
+    if (unlikely(InterruptPending)) throw Interrupted{};
+}
+
 Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
-    enum class Failure { None, Abx, Postgres } failure = Failure::None;
+    enum class Failure { None, Abx, Postgres, Interrupt } failure = Failure::None;
     ErrorData* postgres_error = nullptr;
     Datum result = 0;
     try {
@@ -52,6 +60,8 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
     } catch (const PgError& e) {
         postgres_error = e.data;
         failure = Failure::Postgres;
+    } catch (const Interrupted&) {
+        failure = Failure::Interrupt;
     } catch (const abx::Error& e) {
         stash(e.sqlstate.c_str(), e.what(), e.detail.c_str(), e.hint.c_str());
         failure = Failure::Abx;
@@ -70,6 +80,12 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
     }
     // Every C++ frame below us is gone now; raising is safe.
     if (failure == Failure::Postgres) ReThrowError(postgres_error);
+    if (failure == Failure::Interrupt) {
+        CHECK_FOR_INTERRUPTS();
+        // Interrupts were held off (nothing was raised): still stop, with the cancel SQLSTATE.
+        stash("57014", "canceling abx computation: an interrupt is pending", "", "");
+        raise_pending();
+    }
     if (failure == Failure::Abx) raise_pending();
     return result;
 }

@@ -1,6 +1,8 @@
 // SQL API for defining experiments: create, update, read, and the lifecycle transitions.
 #include "store.hpp"
 
+#include "abx/json_limits.hpp"
+
 extern "C" {
 #include "port.h"
 }
@@ -132,8 +134,10 @@ using namespace abx;
 using namespace abx::pg;
 
 ABX_SQL_FUNCTION(abx_create_experiment) {
-    if (PG_ARGISNULL(0)) throw Error(sqlstate::kNullValueNotAllowed, "spec must not be null");
-    ExperimentSpec spec = parse_experiment_spec(arg_jsonb(fcinfo, 0));
+    if (PG_ARGISNULL(0)) null_field("spec");
+    nlohmann::json document = arg_jsonb(fcinfo, 0);
+    require_representable_numbers(document, "");
+    ExperimentSpec spec = parse_experiment_spec(document);
     std::optional<std::string> org_key = arg_text_opt(fcinfo, 1);
 
     spi_connect();
@@ -162,8 +166,9 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
 
 ABX_SQL_FUNCTION(abx_update_experiment) {
     std::string code = arg_text(fcinfo, 0, "code");
-    if (PG_ARGISNULL(1)) throw Error(sqlstate::kNullValueNotAllowed, "patch must not be null");
+    if (PG_ARGISNULL(1)) null_field("patch");
     nlohmann::json patch = arg_jsonb(fcinfo, 1);
+    require_representable_numbers(patch, "");
     std::optional<std::string> org_key = arg_text_opt(fcinfo, 2);
 
     spi_connect();

@@ -1,6 +1,7 @@
 #include "fast_lookup.hpp"
 
 #include "spi.hpp"
+#include "store.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -42,12 +43,16 @@ bool still_current(const CachedExperiment& e) {
     return pg_call([&] {
         Relation rel = table_open(relid, AccessShareLock);
         bool current = false;
-        if (ItemPointerGetBlockNumber(&e.ctid) < RelationGetNumberOfBlocks(rel)) {
+        if (rel->rd_node.relNode == e.relfilenode &&
+            ItemPointerGetBlockNumber(&e.ctid) < RelationGetNumberOfBlocks(rel)) {
             HeapTupleData tuple;
             tuple.t_self = e.ctid;
             Buffer buffer = InvalidBuffer;
             if (heap_fetch(rel, GetActiveSnapshot(), &tuple, &buffer, false)) {
-                current = HeapTupleHeaderGetRawXmin(tuple.t_data) == e.xmin;
+                bool id_null = false;
+                Datum id = heap_getattr(&tuple, 1, RelationGetDescr(rel), &id_null);
+                current = HeapTupleHeaderGetRawXmin(tuple.t_data) == e.xmin && !id_null &&
+                          DatumGetInt64(id) == e.id;
                 ReleaseBuffer(buffer);
             }
         }
@@ -56,14 +61,10 @@ bool still_current(const CachedExperiment& e) {
     });
 }
 
-Statement load_entry(R"SQL(
-SELECT e.id, coalesce(o.id, 0), e.status, e.ctid, e.xmin::text,
-       (e.organization_id IS NULL AND $2::text IS NOT NULL), e.salt, e.coverage, e.targeting
-  FROM (SELECT 1) AS one
-  LEFT JOIN abx.organizations o ON o.key = $2
-  JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
- WHERE NOT (o.id IS NULL AND $2::text IS NOT NULL)
- ORDER BY e.organization_id NULLS LAST LIMIT 1)SQL",
+Statement load_entry("WITH " + resolved_experiment_cte(1, 2) + R"SQL(
+SELECT r.id, r.org_scope, r.status, r.row_ctid, r.row_xmin::text,
+       (r.owner_id IS NULL AND $2::text IS NOT NULL), r.salt, r.coverage, r.targeting
+  FROM resolved r WHERE NOT r.unknown_org)SQL",
                      {TEXTOID, TEXTOID});
 
 // Bandit arms' Thompson-sampling shares replace the weights (abx.aggregate rewrites the experiment
@@ -103,6 +104,12 @@ void cache_experiment(const std::string& code, const std::optional<std::string>&
     });
     e.xmin = (TransactionId)std::stoul(*col_text(0, 5));
     e.relation = abx_relation("experiments");
+    e.relfilenode = pg_call([&] {
+        Relation rel = table_open(e.relation, AccessShareLock);
+        Oid node = rel->rd_node.relNode;
+        table_close(rel, AccessShareLock);
+        return node;
+    });
     e.salt = *col_text(0, 7);
     e.coverage = *col_float8(0, 8);
     nlohmann::json rules = *col_jsonb(0, 9);

@@ -2,9 +2,12 @@
 // metadata, validated on every use against the experiment's row under the caller's snapshot, and a
 // direct primary-key index lookup of the assignment, without SPI, parser or planner.
 //
-// Validation: an entry remembers the ctid and xmin of the experiments row it was loaded from.
-// Every change the API makes to an experiment or its variants (update, lifecycle) writes that row,
-// so the remembered version stops being visible to later snapshots and the entry is reloaded. An
+// Validation: an entry remembers the ctid and xmin of the experiments row it was loaded from, and
+// the relation's storage file. Every change the API makes to an experiment or its variants
+// (update, lifecycle) writes that row, so the remembered version stops being visible to later
+// snapshots and the entry is reloaded. CLUSTER and VACUUM FULL move rows but keep their xmin, so
+// a rewritten relation (new file) invalidates every entry, and the row found at the ctid must
+// also carry the entry's experiment id. An
 // entry found through the global fallback of an organization is never cached (an organization's
 // own experiment with the same code could appear without touching the global row).
 #pragma once
@@ -32,6 +35,7 @@ struct CachedExperiment {
     std::int64_t organization_scope = 0;
     Status status = Status::Draft;
     Oid relation = InvalidOid;  // abx.experiments when loaded (changes with DROP/CREATE EXTENSION)
+    Oid relfilenode = InvalidOid;  // its storage then (changes with CLUSTER, VACUUM FULL, TRUNCATE)
     ItemPointerData ctid{};
     TransactionId xmin = InvalidTransactionId;
     std::unordered_map<std::int32_t, CachedVariant> variants;

@@ -1,5 +1,6 @@
 // Daily range partitions of abx.events, created ahead; rows that landed in the default partition
 // (because no daily partition existed yet) are moved into the new partition before it is attached.
+// Partitions are plain tables, not extension members: pg_dump dumps them with their data.
 #include "spi.hpp"
 
 using namespace abx;
@@ -8,10 +9,11 @@ using namespace abx::pg;
 namespace {
 
 Statement missing_days(R"SQL(
-SELECT to_char(d, 'YYYYMMDD'), to_char(d, 'YYYY-MM-DD'), to_char(d + 1, 'YYYY-MM-DD')
-  FROM generate_series(0, $2 + 1) AS g(i),
-       LATERAL (SELECT ($1 AT TIME ZONE 'UTC')::date - 1 + g.i AS d) AS day
- WHERE to_regclass(format('abx.events_p%s', to_char(d, 'YYYYMMDD'))) IS NULL
+SELECT pg_catalog.to_char(d, 'YYYYMMDD'), pg_catalog.to_char(d, 'YYYY-MM-DD'),
+       pg_catalog.to_char(d + 1, 'YYYY-MM-DD')
+  FROM pg_catalog.generate_series(0, $2 + 1) AS g(i),
+       LATERAL (SELECT pg_catalog.timezone('UTC', $1)::date - 1 + g.i AS d) AS day
+ WHERE pg_catalog.to_regclass(pg_catalog.format('abx.events_p%s', pg_catalog.to_char(d, 'YYYYMMDD'))) IS NULL
  ORDER BY d)SQL",
                        {TIMESTAMPTZOID, INT4OID});
 
@@ -24,7 +26,7 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
 
     spi_connect();
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
-    spi_exec("SELECT pg_advisory_xact_lock(hashtext('abx.ensure_partitions'))");
+    spi_exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('abx.ensure_partitions'))");
     Args args(2);
     args.set(0, TimestampTzGetDatum(abx_now())).set(1, Int32GetDatum(days_ahead));
     std::uint64_t n = missing_days.run(args.values(), args.nulls(), false);
@@ -40,6 +42,9 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
         std::string lo = "'" + d.from + " 00:00:00+00'";
         std::string hi = "'" + d.to + " 00:00:00+00'";
         spi_exec("CREATE TABLE " + table + " (LIKE abx.events INCLUDING DEFAULTS)");
+        // The aggregation window's index belongs to each partition (there is none on abx.events:
+        // an extension-owned partitioned index breaks pg_restore of runtime partitions).
+        spi_exec("CREATE INDEX events_p" + d.suffix + "_window ON " + table + " (experiment_id, xid)");
         spi_exec("WITH moved AS (DELETE FROM abx.events_default WHERE ts >= " + lo + " AND ts < " +
                  hi + " RETURNING *) INSERT INTO " + table + " SELECT * FROM moved");
         spi_exec("ALTER TABLE abx.events ATTACH PARTITION " + table + " FOR VALUES FROM (" + lo +

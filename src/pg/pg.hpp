@@ -29,6 +29,13 @@ struct PgError {
     ErrorData* data;
 };
 
+// Thrown by throw_if_interrupted when PostgreSQL has an interrupt pending (cancel,
+// statement_timeout, termination): C++ frames unwind, then the boundary lets PostgreSQL serve it.
+struct Interrupted {};
+
+// The core's interrupt hook (abx/interrupt.hpp): reads PostgreSQL's flag, never longjmps.
+void throw_if_interrupted();
+
 // Runs `body`, which may call PostgreSQL functions that ereport. `body` must hold no object with a
 // destructor of its own (call it with a lambda that only touches PostgreSQL and plain values): an
 // error longjmps out of it. The error is turned into PgError after PG_TRY has been left, so C++

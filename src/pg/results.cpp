@@ -10,10 +10,12 @@ using namespace abx::pg;
 
 namespace {
 
+// Exposed subjects per variant (a subject who saw the page ten times is one exposure), as of the
+// last abx.aggregate() like every other figure.
 Statement exposures_of(R"SQL(
-SELECT variant_id, sum(count)::int8 FROM abx.metric_buckets
- WHERE experiment_id = $1 AND event_key = $2 AND bucket_seconds = $3 GROUP BY variant_id)SQL",
-                       {INT8OID, TEXTOID, INT4OID});
+SELECT variant_id, count(*)::int8 FROM abx.subject_events
+ WHERE experiment_id = $1 AND event_key = $2 AND count > 0 GROUP BY variant_id)SQL",
+                       {INT8OID, TEXTOID});
 
 Datum float_or_null(double v, bool& is_null) {
     is_null = std::isnan(v);  // undefined statistics are SQL NULL; ±Infinity stays
@@ -35,15 +37,18 @@ ABX_SQL_FUNCTION(abx_results) {
     analysis::Analysis result = analysis::analyze(in.data, false);
 
     RowSink sink(fcinfo);
-    for (const analysis::MetricResult& r : result.rows) {
-        Datum v[25];
-        bool n[25] = {};
+    const std::size_t metrics = in.metrics.size();
+    for (std::size_t row = 0; row < result.rows.size(); ++row) {
+        const analysis::MetricResult& r = result.rows[row];
+        const std::size_t variant = metrics ? row / metrics : 0, metric = metrics ? row % metrics : 0;
+        Datum v[26];
+        bool n[26] = {};
         v[0] = text_datum(r.variant);
         v[1] = BoolGetDatum(r.is_control);
         v[2] = text_datum(r.metric);
         v[3] = text_datum(analysis::to_string(r.kind));
         v[4] = text_datum(analysis::to_string(r.role));
-        const double numbers[19] = {r.n,
+        const double numbers[20] = {r.n,
                                     r.mean,
                                     r.sd,
                                     r.mean_lower,
@@ -59,13 +64,24 @@ ABX_SQL_FUNCTION(abx_results) {
                                     r.seq_p_value,
                                     r.seq_lower,
                                     r.seq_upper,
+                                    NAN,  // seq_looks, below
                                     r.chance_to_beat_control,
                                     r.expected_loss,
                                     r.prob_best};
-        for (int i = 0; i < 19; ++i) v[5 + i] = float_or_null(numbers[i], n[5 + i]);
-        v[24] = text_datum(r.note);
-        n[24] = r.note.empty();
-        sink.put(v, n);
+        for (int i = 0; i < 20; ++i) v[5 + i] = float_or_null(numbers[i], n[5 + i]);
+        // The sequential test's looks so far (one per aggregation run); none on the control row.
+        std::int64_t looks = in.data.sequential[variant][metric].looks;
+        v[21] = Int64GetDatum(looks);
+        n[21] = r.is_control;
+        std::string note = r.note;
+        if (!in.aggregated[metric]) {
+            // Not aggregated under this definition yet: no figure is better than a wrong one.
+            for (int i = 5; i < 25; ++i) n[i] = true;
+            note = "not aggregated yet under its current definition: run abx.aggregate()";
+        }
+        v[25] = text_datum(note);
+        n[25] = note.empty();
+        sink.put(v, n, 26);
     }
     return (Datum)0;
 }
@@ -95,10 +111,8 @@ ABX_SQL_FUNCTION(abx_evaluate_winner) {
         context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
     context.exposures.assign(in.data.variants.size(), 0);
     if (!policy.exposure_event.empty()) {
-        Args a(3);
-        a.set(0, Int64GetDatum(in.experiment.id))
-            .set(1, text_datum(policy.exposure_event))
-            .set(2, Int32GetDatum(kBucketSeconds));
+        Args a(2);
+        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
         std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
         for (std::uint64_t r = 0; r < rows; ++r)
             for (std::size_t i = 0; i < in.variant_ids.size(); ++i)

@@ -1,9 +1,18 @@
-// Values of abx's GUCs, as plain C++ values.
+// abx's settings (GUCs): all defined in settings.cpp, each with its checks, read here as plain
+// C++ values.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 namespace abx::pg {
+
+// Registers every abx.* setting; called once from _PG_init.
+void define_settings();
+
 std::int64_t event_future_tolerance_us();
+
+// abx.pinned_now as a PostgreSQL timestamptz (microseconds since 2000-01-01), if pinned.
+std::optional<std::int64_t> pinned_now();
 
 // Length of abx.metric_buckets' time buckets (seed 004: one hour); aggregation and readers agree.
 inline constexpr int kBucketSeconds = 3600;

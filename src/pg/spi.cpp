@@ -1,5 +1,8 @@
 #include "spi.hpp"
 
+#include "jsonb_reader.hpp"
+#include "settings.hpp"
+
 extern "C" {
 #include "utils/guc.h"
 #include "utils/tuplestore.h"
@@ -135,9 +138,9 @@ std::optional<std::string> col_jsonb_text(std::uint64_t row, int col) {
 }
 
 std::optional<nlohmann::json> col_jsonb(std::uint64_t row, int col) {
-    auto text = col_jsonb_text(row, col);
-    if (!text) return std::nullopt;
-    return nlohmann::json::parse(*text);
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return json_from_jsonb(c.value);
 }
 
 Datum text_datum(std::string_view s) {
@@ -172,24 +175,32 @@ std::string arg_jsonb_text(FunctionCallInfo fcinfo, int i) {
 
 nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i) {
     if (PG_ARGISNULL(i)) return nullptr;
-    return nlohmann::json::parse(arg_jsonb_text(fcinfo, i));
+    return json_from_jsonb(PG_GETARG_DATUM(i));
 }
 
 TimestampTz abx_now() {
-    const char* pinned = pg_call([] { return GetConfigOption("abx.pinned_now", true, false); });
-    if (pinned == nullptr || pinned[0] == '\0') return GetCurrentTransactionStartTimestamp();
-    return pg_call([&] {
-        return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(pinned),
-                                                       ObjectIdGetDatum(InvalidOid),
-                                                       Int32GetDatum(-1)));
-    });
+    if (std::optional<std::int64_t> pinned = pinned_now()) return *pinned;
+    return GetCurrentTransactionStartTimestamp();
 }
 
-Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls) {
+namespace {
+void check_columns(TupleDesc desc, int count) {
+    if (desc->natts != count)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("abx: the installed SQL definition returns %d columns, the abx library %d",
+                        desc->natts, count),
+                 errhint("The extension's SQL objects are older than its library: run ALTER "
+                         "EXTENSION abx UPDATE.")));
+}
+}  // namespace
+
+Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls, int count) {
     return pg_call([&] {
         TupleDesc desc;
         if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
             elog(ERROR, "abx: function must return a composite type");
+        check_columns(desc, count);
         desc = BlessTupleDesc(desc);
         HeapTuple tuple =
             heap_form_tuple(desc, const_cast<Datum*>(values), const_cast<bool*>(nulls));
@@ -204,8 +215,9 @@ RowSink::RowSink(FunctionCallInfo fcinfo) {
     });
 }
 
-void RowSink::put(const Datum* values, const bool* nulls) {
+void RowSink::put(const Datum* values, const bool* nulls, int count) {
     pg_guard([&] {
+        check_columns(rsinfo_->setDesc, count);
         tuplestore_putvalues(rsinfo_->setResult, rsinfo_->setDesc, const_cast<Datum*>(values),
                              const_cast<bool*>(nulls));
     });
@@ -255,5 +267,65 @@ Datum array_datum(Oid element_type, const std::vector<Datum>& elements,
                                           lbs, element_type, typlen, typbyval, typalign);
         return PointerGetDatum(a);
     });
+}
+}  // namespace abx::pg
+
+extern "C" {
+#include "access/xact.h"
+#include "utils/resowner.h"
+}
+
+namespace abx::pg {
+namespace {
+struct SavedState {
+    MemoryContext context;
+    ResourceOwner owner;
+};
+
+SavedState begin_subtransaction() {
+    return pg_call([] {
+        SavedState s{CurrentMemoryContext, CurrentResourceOwner};
+        BeginInternalSubTransaction(nullptr);
+        MemoryContextSwitchTo(s.context);
+        return s;
+    });
+}
+
+void end_subtransaction(SavedState s, bool commit) {
+    pg_guard([&] {
+        if (commit)
+            ReleaseCurrentSubTransaction();
+        else
+            RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(s.context);
+        CurrentResourceOwner = s.owner;
+    });
+}
+
+std::string sqlstate_text(int code) {
+    return pg_call([&] { return (const char*)unpack_sql_state(code); });
+}
+}  // namespace
+
+std::optional<SubtransactionFailure> run_in_subtransaction(const std::function<void()>& body) {
+    SavedState saved = begin_subtransaction();
+    std::optional<SubtransactionFailure> failure;
+    try {
+        body();
+    } catch (const PgError& e) {
+        std::string code = sqlstate_text(e.data->sqlerrcode);
+        if (code.rfind("57", 0) == 0) {
+            end_subtransaction(saved, false);
+            throw;
+        }
+        failure = SubtransactionFailure{code, e.data->message ? e.data->message : ""};
+    } catch (const Error& e) {
+        failure = SubtransactionFailure{e.sqlstate, e.what()};
+    } catch (...) {
+        end_subtransaction(saved, false);
+        throw;
+    }
+    end_subtransaction(saved, !failure);
+    return failure;
 }
 }  // namespace abx::pg

@@ -4,6 +4,7 @@
 #include "pg.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <vector>
 
@@ -91,13 +92,15 @@ TimestampTz abx_now();
 
 // Results.
 // A composite result of the function's declared row type.
-Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls);
+// `count` is how many columns the C++ side fills: a different number in the SQL definition means
+// the library and the installed SQL disagree (ALTER EXTENSION abx UPDATE not run): refused.
+Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls, int count);
 
 // Rows of a set-returning function, materialized into a tuplestore.
 class RowSink {
   public:
     explicit RowSink(FunctionCallInfo fcinfo);
-    void put(const Datum* values, const bool* nulls);
+    void put(const Datum* values, const bool* nulls, int count);
 
   private:
     ReturnSetInfo* rsinfo_;
@@ -115,4 +118,18 @@ namespace abx::pg {
 // A one-dimensional array Datum of `element_type` (nulls may be empty: no NULL elements).
 Datum array_datum(Oid element_type, const std::vector<Datum>& elements,
                   const std::vector<bool>& nulls = {});
+}  // namespace abx::pg
+
+namespace abx::pg {
+// What a failed subtransaction raised.
+struct SubtransactionFailure {
+    std::string sqlstate;
+    std::string message;
+};
+
+// Runs `body` in an internal subtransaction (inside spi_connect): committed when it returns,
+// rolled back when it throws an abx::Error or a PostgreSQL error, which is then returned instead
+// of propagated. Cancels and interrupts (SQLSTATE class 57) are never swallowed: after the
+// rollback they are thrown on.
+std::optional<SubtransactionFailure> run_in_subtransaction(const std::function<void()>& body);
 }  // namespace abx::pg

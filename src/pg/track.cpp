@@ -5,7 +5,10 @@
 #include "store.hpp"
 
 #include "abx/event_input.hpp"
+#include "abx/json_limits.hpp"
+#include "jsonb_reader.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -13,16 +16,12 @@
 namespace abx::pg {
 namespace {
 
-// The experiment an event belongs to (org-specific first, then global) if it takes events.
-const char* const kTargetCte = R"SQL(
-WITH target AS (
-  SELECT e.id, coalesce(o.id, 0) AS org
-    FROM (SELECT 1) AS one
-    LEFT JOIN abx.organizations o ON o.key = $2
-    JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
-   WHERE NOT (o.id IS NULL AND $2::text IS NOT NULL)
-     AND e.status IN ('running', 'paused', 'completed')
-   ORDER BY e.organization_id NULLS LAST LIMIT 1),
+// The experiment an event belongs to (the one resolver), if it takes events, and the subject's
+// assignment in it.
+const std::string kTargetCte = "WITH " + resolved_experiment_cte(1, 2) + R"SQL(,
+target AS (
+  SELECT r.id, r.org_scope AS org FROM resolved r
+   WHERE NOT r.unknown_org AND r.status IN ('running', 'paused', 'completed')),
 subject AS (
   SELECT a.experiment_id, a.organization_id, a.subject, a.variant_id
     FROM target t JOIN abx.assignments a
@@ -51,17 +50,8 @@ SELECT ins.id, v.key FROM ins JOIN abx.variants v ON v.id = ins.variant_id)SQL")
                            {TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID, JSONBOID,
                             TEXTOID});
 
-// What the target CTE found, to explain why nothing was stored.
-Statement diagnose(
-    std::string(kTargetCte)
-        .append(" SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM subject)"),
-    {TEXTOID, TEXTOID, TEXTOID});
-
-Statement experiment_status(R"SQL(
-SELECT e.status FROM (SELECT 1) AS one
-  LEFT JOIN abx.organizations o ON o.key = $2
-  JOIN abx.experiments e ON e.code = $1 AND (e.organization_id IS NULL OR e.organization_id = o.id)
- ORDER BY e.organization_id NULLS LAST LIMIT 1)SQL",
+Statement experiment_status("WITH " + resolved_experiment_cte(1, 2) +
+                                " SELECT status FROM resolved",
                             {TEXTOID, TEXTOID});
 
 Statement existing_key(R"SQL(
@@ -90,6 +80,10 @@ Statement target_of(std::string(kTargetCte).append(" SELECT id, org FROM target"
         "subject \"" + subject + "\" has no assignment in experiment \"" + experiment + "\"", "",
         "call abx.assign() for the subject before tracking its events");
 }
+
+// Bounds checked before any parsing (docs/sql-api.md, "Limits").
+constexpr std::size_t kMaxMetaBytes = 65536;
+constexpr std::size_t kMaxBatchBytes = 64u << 20;
 
 EventLimits limits_now() {
     return EventLimits{to_unix_micros(abx_now()), event_future_tolerance_us()};
@@ -122,7 +116,7 @@ bool takes_events(Status s) {
 // The event of a subject of a cached experiment: the assignment comes from one index probe and
 // the row goes in with a single-table INSERT. nullopt when the cache cannot answer (then the
 // general path decides, and explains refusals).
-std::optional<Stored> track_cached(const EventInput& ev, const std::string& meta_text) {
+std::optional<Stored> track_cached(const EventInput& ev, std::optional<Datum> meta) {
     const CachedExperiment* c = cached_experiment(ev.experiment, ev.organization);
     if (!c) {
         cache_experiment(ev.experiment, ev.organization);
@@ -156,10 +150,10 @@ std::optional<Stored> track_cached(const EventInput& ev, const std::string& meta
         .set(4, text_datum(ev.event_key))
         .set(5, Float8GetDatum(ev.value))
         .set(6, TimestampTzGetDatum(from_unix_micros(*ev.ts_us)));
-    if (meta_text.empty())
-        a.null(7);
+    if (meta)
+        a.set(7, *meta);
     else
-        a.set(7, jsonb_datum_from_text(meta_text));
+        a.null(7);
     if (reserved_id)
         a.set(8, Int64GetDatum(*reserved_id)).set(9, text_datum(*ev.idempotency_key));
     else
@@ -168,8 +162,8 @@ std::optional<Stored> track_cached(const EventInput& ev, const std::string& meta
     return Stored{*col_int64(0, 1), variant->second.key, false};
 }
 
-Stored track_one(const EventInput& ev, const std::string& meta_text) {
-    if (std::optional<Stored> done = track_cached(ev, meta_text)) return *done;
+Stored track_one(const EventInput& ev, std::optional<Datum> meta) {
+    if (std::optional<Stored> done = track_cached(ev, meta)) return *done;
     bool idempotent = ev.idempotency_key.has_value();
     Args args(idempotent ? 8 : 7);
     args.set(0, text_datum(ev.experiment));
@@ -178,10 +172,10 @@ Stored track_one(const EventInput& ev, const std::string& meta_text) {
         .set(3, text_datum(ev.event_key))
         .set(4, Float8GetDatum(ev.value))
         .set(5, TimestampTzGetDatum(from_unix_micros(*ev.ts_us)));
-    if (meta_text.empty())
-        args.null(6);
+    if (meta)
+        args.set(6, *meta);
     else
-        args.set(6, jsonb_datum_from_text(meta_text));
+        args.null(6);
     if (idempotent) args.set(7, text_datum(*ev.idempotency_key));
     Statement& stmt = idempotent ? track_idempotent : track_plain;
     if (stmt.run(args.values(), args.nulls(), false) == 1)
@@ -225,22 +219,27 @@ ABX_SQL_FUNCTION(abx_track) {
     } else {
         ev.ts_us = limits.now_us;
     }
-    std::string meta_text;
+    // meta is stored as the caller's jsonb; it is read only to be checked (size first).
+    std::optional<Datum> meta;
     if (!PG_ARGISNULL(5)) {
-        meta_text = arg_jsonb_text(fcinfo, 5);
-        ev.meta = nlohmann::json::parse(meta_text);
+        meta = PG_GETARG_DATUM(5);
+        if (jsonb_size(*meta) > kMaxMetaBytes)
+            invalid_field("meta", "must be at most " + std::to_string(kMaxMetaBytes) + " bytes");
+        ev.meta = json_from_jsonb(*meta);
+        require_representable_numbers(ev.meta, "meta");
+        if (ev.meta.is_object() && ev.meta.empty()) meta.reset();
     }
     ev.idempotency_key = arg_text_opt(fcinfo, 6);
     ev.organization = arg_text_opt(fcinfo, 7);
     validate_event(ev, limits);
 
     spi_connect();
-    Stored s = track_one(ev, meta_text);
+    Stored s = track_one(ev, meta);
     spi_finish();
     Datum values[3] = {Int64GetDatum(s.event_id), text_datum(s.variant),
                        text_datum(s.duplicate ? "duplicate" : "stored")};
     bool nulls[3] = {false, false, false};
-    return make_record(fcinfo, values, nulls);
+    return make_record(fcinfo, values, nulls, 3);
 }
 
 namespace {
@@ -273,7 +272,9 @@ Statement reserve_ids("SELECT nextval('abx.events_id_seq') FROM generate_series(
 
 Statement claim_keys(R"SQL(
 INSERT INTO abx.event_idempotency (experiment_id, idempotency_key, event_id, variant_id)
-SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int4[])
+SELECT k.e, k.k, k.i, k.v
+  FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int4[]) WITH ORDINALITY AS k(e, k, i, v, n)
+ ORDER BY k.n
 ON CONFLICT DO NOTHING RETURNING event_id)SQL",
                      {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID});
 
@@ -293,12 +294,18 @@ ItemResult error_result(const std::string& code, const std::string& message) {
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_track_batch) {
-    if (PG_ARGISNULL(0)) throw Error(sqlstate::kNullValueNotAllowed, "events must not be null");
-    nlohmann::json document = arg_jsonb(fcinfo, 0);
-    const nlohmann::json& items = batch_items(document);
-    if (items.size() > kMaxBatchItems)
+    if (PG_ARGISNULL(0)) null_field("events");
+    // Limits first, from the jsonb headers: nothing is converted for a batch that is refused.
+    Datum raw = PG_GETARG_DATUM(0);
+    long count = jsonb_array_length(raw, "events");
+    if (count > (long)kMaxBatchItems)
         invalid_field("events", "a batch holds at most " + std::to_string(kMaxBatchItems) +
-                                    " items, got " + std::to_string(items.size()));
+                                    " items, got " + std::to_string(count));
+    if (jsonb_size(raw) > kMaxBatchBytes)
+        invalid_field("events", "a batch must be at most " + std::to_string(kMaxBatchBytes) +
+                                    " bytes");
+    nlohmann::json document = json_from_jsonb(raw);
+    const nlohmann::json& items = batch_items(document);
     EventLimits limits = limits_now();
 
     std::vector<ItemResult> results(items.size());
@@ -405,6 +412,12 @@ ABX_SQL_FUNCTION(abx_track_batch) {
         keyed.push_back(p);
     }
     if (!keyed.empty()) {
+        // Keys are claimed in one global order (experiment, key): two batches whose keys overlap
+        // in opposite orders wait for each other instead of deadlocking.
+        std::sort(keyed.begin(), keyed.end(), [](const PendingEvent* a, const PendingEvent* b) {
+            return std::tie(a->experiment_id, *a->input.idempotency_key) <
+                   std::tie(b->experiment_id, *b->input.idempotency_key);
+        });
         std::vector<Datum> exp, key, id, variant;
         for (PendingEvent* p : keyed) {
             exp.push_back(Int64GetDatum(p->experiment_id));
@@ -486,7 +499,7 @@ ABX_SQL_FUNCTION(abx_track_batch) {
                            r.error_code ? text_datum(*r.error_code) : 0,
                            r.error_message ? text_datum(*r.error_message) : 0};
         bool nulls[6] = {false, false, !r.event_id, !r.variant, !r.error_code, !r.error_message};
-        sink.put(values, nulls);
+        sink.put(values, nulls, 6);
     }
     return (Datum)0;
 }

@@ -1,0 +1,108 @@
+// Every abx.* setting, in one place. Check hooks run inside PostgreSQL's GUC machinery (plain C
+// calls only, no C++ object alive across a possible longjmp).
+#include "settings.hpp"
+
+#include "pg.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace abx::pg {
+namespace {
+
+char* pinned_now_text = nullptr;
+bool pinned = false;
+TimestampTz pinned_value = 0;
+int event_future_tolerance_s = 300;
+
+// abx.now() must stay a finite instant whose day abx can name a partition after.
+const char* const kPinnedRange = "2000-01-01 00:00:00+00";
+const char* const kPinnedEnd = "10000-01-01 00:00:00+00";
+
+bool parse_timestamptz(const char* text, TimestampTz* out) {
+    MemoryContext context = CurrentMemoryContext;
+    volatile bool ok = true;
+    PG_TRY();
+    {
+        *out = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
+                                                       ObjectIdGetDatum(InvalidOid),
+                                                       Int32GetDatum(-1)));
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        FlushErrorState();
+        ok = false;
+    }
+    PG_END_TRY();
+    return ok;
+}
+
+// A test-only, session-level clock: only SET (or a connection option) may pin it, never a
+// database, role or configuration-file default that would pin it for every session.
+bool session_level(GucSource source) {
+    return source == PGC_S_DEFAULT || source == PGC_S_DYNAMIC_DEFAULT ||
+           source == PGC_S_CLIENT || source == PGC_S_SESSION || source == PGC_S_OVERRIDE;
+}
+
+bool check_pinned_now(char** newval, void** extra, GucSource source) {
+    if (*newval == nullptr || (*newval)[0] == '\0') return true;
+    if (!session_level(source)) {
+        GUC_check_errmsg("abx.pinned_now can only be set for a session (SET abx.pinned_now)");
+        GUC_check_errdetail("It pins the clock of every abx decision; tests pin it per session.");
+        return false;
+    }
+    TimestampTz value = 0, lo = 0, hi = 0;
+    if (!parse_timestamptz(*newval, &value)) {
+        GUC_check_errmsg("invalid abx.pinned_now: \"%s\" is not a timestamp", *newval);
+        return false;
+    }
+    parse_timestamptz(kPinnedRange, &lo);
+    parse_timestamptz(kPinnedEnd, &hi);
+    if (TIMESTAMP_NOT_FINITE(value) || value < lo || value >= hi) {
+        GUC_check_errmsg("invalid abx.pinned_now: must be a finite timestamp from 2000-01-01 "
+                         "to 9999-12-31 (got \"%s\")",
+                         *newval);
+        return false;
+    }
+    // GUC frees `extra` with free(): it must come from malloc.
+    TimestampTz* stored = (TimestampTz*)malloc(sizeof(TimestampTz));
+    if (stored == nullptr) return false;
+    *stored = value;
+    *extra = stored;
+    return true;
+}
+
+void assign_pinned_now(const char* newval, void* extra) {
+    pinned = extra != nullptr;
+    pinned_value = extra ? *(TimestampTz*)extra : 0;
+}
+
+}  // namespace
+
+void define_settings() {
+    DefineCustomStringVariable(
+        "abx.pinned_now", "Pins abx.now() to this timestamp (tests only, per session).",
+        "Every time-dependent decision of abx reads abx.now(); pinning it makes scheduler and "
+        "policy tests deterministic. Empty means the transaction timestamp. Only SET may pin it: "
+        "database, role and configuration-file values are refused.",
+        &pinned_now_text, "", PGC_SUSET, 0, check_pinned_now, assign_pinned_now, nullptr);
+    DefineCustomIntVariable(
+        "abx.event_future_tolerance", "How far in the future an event timestamp may lie.",
+        "Events stamped further ahead of abx.now() than this are refused (clock skew guard).",
+        &event_future_tolerance_s, 300, 0, 7 * 24 * 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr,
+        nullptr);
+    MarkGUCPrefixReserved("abx");
+}
+
+std::int64_t event_future_tolerance_us() {
+    return (std::int64_t)event_future_tolerance_s * 1000000;
+}
+
+std::optional<std::int64_t> pinned_now() {
+    if (!pinned) return std::nullopt;
+    return pinned_value;
+}
+
+}  // namespace abx::pg

@@ -1,0 +1,125 @@
+-- abx 0.1.0 -> 0.2.0: hardening. Aggregation isolates each experiment and survives a restore or
+-- logical replication; event partitions dump and restore cleanly; results expose the sequential
+-- test's memory. A fresh install of 0.2.0 runs abx--0.1.0.sql and then this script.
+\echo Use "ALTER EXTENSION abx UPDATE TO '0.2.0'" to load this file. \quit
+
+-- ---------------------------------------------------------------------------------------------
+-- Aggregation state: which cluster the stored xid bound belongs to, and the last failure.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE abx.aggregation_state
+    ADD COLUMN system_identifier  bigint,       -- pg_control_system() of the cluster of xid_done
+    ADD COLUMN failures           bigint NOT NULL DEFAULT 0,  -- consecutive failed runs
+    ADD COLUMN last_error_code    text,
+    ADD COLUMN last_error_message text,
+    ADD COLUMN last_error_at      timestamptz;
+COMMENT ON COLUMN abx.aggregation_state.system_identifier IS
+    'The cluster whose transaction ids xid_done counts in; a different one (restore into another cluster) makes the next run rebuild the experiment''s aggregates.';
+-- Existing bounds were taken in this cluster.
+UPDATE abx.aggregation_state
+   SET system_identifier = (SELECT system_identifier FROM pg_catalog.pg_control_system());
+
+DROP FUNCTION abx.aggregate(text, text);
+CREATE FUNCTION abx.aggregate(experiment text DEFAULT NULL, organization text DEFAULT NULL)
+    RETURNS TABLE (experiment_code text, organization_key text, status text, events bigint,
+                   subjects bigint, assignments bigint, buckets bigint, events_total bigint,
+                   runs bigint, error_code text, error_message text)
+    AS 'MODULE_PATHNAME', 'abx_aggregate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.aggregate(text, text) IS
+    'Folds the events of transactions finished since the last run into buckets, per-subject totals and per-variant statistics; one experiment, or all running, paused and completed ones, each in its own subtransaction: a failing experiment is reported (status error) and recorded, the others go on.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Event partitions: the aggregation index lives on each partition, not on the partitioned table.
+-- With an extension-owned partitioned index, pg_restore's ATTACH PARTITION created the
+-- partition's index itself and then failed on the dumped CREATE INDEX ("already exists").
+-- ---------------------------------------------------------------------------------------------
+DROP INDEX abx.events_aggregation_window;
+CREATE INDEX events_default_window ON abx.events_default (experiment_id, xid);
+DO $$
+DECLARE
+    p regclass;
+BEGIN
+    FOR p IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+              WHERE i.inhparent = 'abx.events'::regclass AND i.inhrelid <> 'abx.events_default'::regclass
+    LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (experiment_id, xid)',
+                                  (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p) || '_window', p);
+    END LOOP;
+END $$;
+
+-- Identity sequences of the configuration tables: without them in the dump, the first insert
+-- after a restore collides with a restored id.
+SELECT pg_catalog.pg_extension_config_dump('abx.organizations_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.experiments_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.variants_id_seq', '');
+
+-- ---------------------------------------------------------------------------------------------
+-- Logical replication: rows applied on a subscriber carry the publisher's transaction ids, which
+-- mean nothing to the subscriber's aggregation window. Applied rows are stamped with the local
+-- transaction (the trigger fires only in replica mode, i.e. in apply workers).
+-- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION abx.stamp_local_xid() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    NEW.xid := pg_catalog.pg_current_xact_id();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION abx.stamp_local_xid() IS
+    'Replica-mode trigger: rows applied by logical replication count in this cluster''s aggregation window.';
+CREATE TRIGGER events_local_xid BEFORE INSERT ON abx.events
+    FOR EACH ROW EXECUTE FUNCTION abx.stamp_local_xid();
+ALTER TABLE abx.events ENABLE REPLICA TRIGGER events_local_xid;
+CREATE TRIGGER assignments_local_xid BEFORE INSERT ON abx.assignments
+    FOR EACH ROW EXECUTE FUNCTION abx.stamp_local_xid();
+ALTER TABLE abx.assignments ENABLE REPLICA TRIGGER assignments_local_xid;
+
+-- ---------------------------------------------------------------------------------------------
+-- Results: the sequential test's number of looks, and a status per row.
+-- ---------------------------------------------------------------------------------------------
+DROP VIEW abx.running_results;
+DROP FUNCTION abx.results(text, text);
+CREATE FUNCTION abx.results(experiment text, organization text DEFAULT NULL)
+    RETURNS TABLE (variant text, is_control boolean, metric text, kind text, role text,
+                   n double precision, mean double precision, sd double precision,
+                   mean_lower double precision, mean_upper double precision,
+                   abs_lift double precision, abs_lift_lower double precision, abs_lift_upper double precision,
+                   rel_lift double precision, rel_lift_lower double precision, rel_lift_upper double precision,
+                   p_value double precision, p_value_holm double precision,
+                   seq_p_value double precision, seq_lower double precision, seq_upper double precision,
+                   seq_looks bigint,
+                   chance_to_beat_control double precision, expected_loss double precision,
+                   prob_best double precision, note text)
+    AS 'MODULE_PATHNAME', 'abx_results' LANGUAGE C STABLE;
+COMMENT ON FUNCTION abx.results(text, text) IS
+    'Per variant and metric, every statistic as of the last abx.aggregate(); seq_looks counts the sequential test''s looks (one per aggregation run). A metric not yet aggregated under its current definition has NULL figures and a note.';
+
+CREATE VIEW abx.running_results AS
+SELECT e.code AS experiment, o.key AS organization, r.*
+  FROM abx.experiments e
+  LEFT JOIN abx.organizations o ON o.id = e.organization_id
+  CROSS JOIN LATERAL abx.results(e.code, o.key) r
+ WHERE e.status = 'running';
+
+-- ---------------------------------------------------------------------------------------------
+-- Organizations: a NULL key is 22004 like every other NULL argument.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION abx.create_organization(key text, name text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid key: must match ^[a-z0-9][a-z0-9_-]{0,62}$ (got %)', quote_literal(key)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO abx.organizations AS o (key, name) VALUES (key, coalesce(name, key)) RETURNING o.id INTO new_id;
+    RETURN new_id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'organization "%" already exists', key USING ERRCODE = 'unique_violation';
+END
+$$;
