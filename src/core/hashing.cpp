@@ -11,6 +11,7 @@
 #include "abx/hashing.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 
 #include <openssl/evp.h>
 
@@ -116,7 +117,9 @@ void check_coverage(double coverage) {
 double checked_total(std::span<const double> weights) {
     if (weights.empty()) invalid_field("weights", "at least one variant weight is required");
     double total = 0.0;
+    InterruptPoll poll;
     for (std::size_t i = 0; i < weights.size(); ++i) {
+        poll.tick();
         const double w = weights[i];
         if (!std::isfinite(w) || w < 0.0) {
             invalid_field("weights",
@@ -134,7 +137,9 @@ std::size_t variant_for_checked(std::span<const double> weights, double total,
                                 std::uint32_t bucket) {
     const std::size_t last = weights.size() - 1;
     double cumulative = 0.0;
+    InterruptPoll poll;
     for (std::size_t i = 0; i < last; ++i) {
+        poll.tick();
         cumulative += weights[i];
         // Upper boundary of variant i. A zero-weight variant has the same boundary as the one
         // before it, so a bucket below it was already claimed and it never wins.

@@ -1,6 +1,7 @@
 #include "abx/json_limits.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -24,7 +25,9 @@ std::optional<std::string> find_unrepresentable_number(const nlohmann::json& val
         std::string path;
     };
     std::vector<Item> stack{{&value, root}};
+    InterruptPoll poll;
     while (!stack.empty()) {
+        poll.tick();
         Item item = std::move(stack.back());
         stack.pop_back();
         const nlohmann::json& v = *item.value;
@@ -57,7 +60,9 @@ std::size_t json_depth(const nlohmann::json& value) {
     };
     std::size_t deepest = 0;
     std::vector<Item> stack{{&value, 0}};
+    InterruptPoll poll;
     while (!stack.empty()) {
+        poll.tick();
         Item item = stack.back();
         stack.pop_back();
         const nlohmann::json& v = *item.value;

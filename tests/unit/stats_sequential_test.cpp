@@ -15,7 +15,6 @@
 
 #include "expect_error.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -326,15 +325,11 @@ TEST(Sequential, AaSimulationAlwaysValidVersusNaivePeeking) {
     // 3 * sqrt(0.05 * 0.95 / 2000) = 0.0146, i.e. <= 0.0646. The naive z-test checked at every
     // look must reject far more often than its nominal 5 % (Armitage, McPherson & Rowe 1969: about
     // 0.3 for 50 equally spaced looks).
-    const auto start = std::chrono::steady_clock::now();
     const PeekingRates r = simulate_rates(0.1, 0.1, 2000, 50, 200, 0xABCDEF01ull);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "[ A/A rates  ] always-valid ever <= 0.05: " << r.always_valid
-              << "   naive peeking ever < 0.05: " << r.naive << "   (" << seconds << " s)\n";
+              << "   naive peeking ever < 0.05: " << r.naive << "\n";
     EXPECT_LE(r.always_valid, 0.0646);
     EXPECT_GT(r.naive, 0.10);
-    EXPECT_LT(seconds, 5.0);
 }
 
 TEST(Sequential, AaSimulationMeans) {

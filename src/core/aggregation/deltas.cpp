@@ -1,5 +1,7 @@
 #include "abx/aggregation.hpp"
 
+#include "abx/interrupt.hpp"
+
 namespace abx::aggregation {
 
 using analysis::MetricKind;
@@ -38,7 +40,9 @@ std::optional<double> subject_value(const analysis::MetricSpec& metric,
 std::map<std::int64_t, std::vector<StatsDelta>> metric_deltas(
     const std::vector<analysis::MetricSpec>& metrics, const std::vector<TouchedSubject>& subjects) {
     std::map<std::int64_t, std::vector<StatsDelta>> deltas;
+    InterruptPoll poll;
     for (const TouchedSubject& s : subjects) {
+        poll.tick();
         SubjectTotals after = s.before;
         for (const auto& [key, add] : s.added) {
             EventTotals& t = after[key];

@@ -27,6 +27,7 @@
 //   clearly is news for the winner policy, not a reason to stop.
 #include "abx/analysis.hpp"
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 #include "abx/stats/frequentist.hpp"
 #include "abx/stats/multiple_testing.hpp"
 #include "internal.hpp"
@@ -180,7 +181,9 @@ std::size_t validate_data(const ExperimentData& d) {
     std::optional<std::size_t> control;
     std::set<std::string> keys;
     const std::size_t m_count = d.metrics.size();
+    InterruptPoll poll;
     for (std::size_t i = 0; i < d.variants.size(); ++i) {
+        poll.tick();
         const VariantData& v = d.variants[i];
         const std::string path = "variants[" + std::to_string(i) + "]";
         if (v.key.empty() || !keys.insert(v.key).second)
@@ -278,6 +281,7 @@ Analysis analyze(const ExperimentData& data, bool look) {
         for (std::size_t v = 0; v < n_var; ++v) {
             const VariantData& vd = data.variants[v];
             const stats::Summary& s = vd.metrics[m];
+            check_interrupt();  // every row runs tests, posteriors and integrals
             arms.push_back(s);
             MetricResult& r = out.rows[v * n_met + m];
             Notes& note = notes[v * n_met + m];

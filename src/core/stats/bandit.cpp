@@ -2,6 +2,7 @@
 #include "abx/stats/bandit.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 
 #include <cmath>
 #include <string>
@@ -87,7 +88,9 @@ std::size_t pick_by_shares(std::span<const double> shares, std::uint64_t subject
     const double u = static_cast<double>(subject_hash >> 11) * 0x1.0p-53;
     double cumulative = 0;
     std::size_t last_positive = 0;
+    InterruptPoll poll;
     for (std::size_t i = 0; i < shares.size(); ++i) {
+        poll.tick();
         if (shares[i] <= 0) continue;
         last_positive = i;
         cumulative += shares[i];
@@ -109,7 +112,9 @@ std::vector<double> apply_min_share(std::span<const double> shares, double min_s
     std::vector<bool> floored(in.size(), false);
     std::vector<double> out(in.size());
     std::size_t n_floored = 0;
+    InterruptPoll poll;
     for (;;) {
+        poll.tick();                   // at most one round per arm, each over every arm
         if (n_floored == in.size()) {  // only when min_share * k == 1
             for (double& s : out) s = 1.0 / k;
             return out;
@@ -176,7 +181,11 @@ std::vector<double> thompson_shares(std::span<const BanditArm> arms, const Alloc
         for (std::size_t i : mature) posts.push_back(arms[i].posterior);
         std::vector<std::size_t> wins(mature.size(), 0);
         BanditRng rng(config.seed);
-        for (std::size_t d = 0; d < config.draws; ++d) ++wins[pick_unchecked(posts, rng, better)];
+        InterruptPoll poll;
+        for (std::size_t d = 0; d < config.draws; ++d) {
+            poll.tick();
+            ++wins[pick_unchecked(posts, rng, better)];
+        }
         for (std::size_t m = 0; m < mature.size(); ++m)
             shares[mature[m]] =
                 mature_mass * static_cast<double>(wins[m]) / static_cast<double>(config.draws);

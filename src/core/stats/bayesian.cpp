@@ -2,6 +2,7 @@
 #include "abx/stats/bayesian.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/normal.hpp>
@@ -83,7 +84,9 @@ double miller_sum(double aa, double ba, double ab, double bb) {
     LD max_log = log_t;
     LD scaled_sum = 1.0L;  // sum of exp(log_t_i - max_log)
     const auto terms = static_cast<long long>(ab);
+    InterruptPoll poll;  // a forced exact sum may run 10^8 terms
     for (long long i = 0; i + 1 < terms; ++i) {
+        poll.tick();
         const LD k = static_cast<LD>(i);
         log_t += std::log(((a + k) * (c + k)) / ((a + b + c + k) * (k + 1.0L)));
         if (log_t > max_log) {
@@ -172,6 +175,7 @@ double singular_piece(const F& f, double a, double b) {
 template <class F>
 double gauss_piece(const F& f, double a, double b, double abs_tol, int depth) {
     if (!(b > a)) return 0.0;
+    check_interrupt();  // 40 evaluations per call, up to 2^12 calls per piece
     const double coarse = bm::quadrature::gauss<double, 15>::integrate(f, a, b);
     const double fine = bm::quadrature::gauss<double, 25>::integrate(f, a, b);
     // The relative term stops the bisection at the evaluation noise of the Beta density, ~1e-10
@@ -494,6 +498,7 @@ std::vector<double> prob_best(std::span<const BetaPosterior> arms, Better better
     std::vector<double> p(arms.size());
     std::vector<const BetaArm*> others;
     for (std::size_t i = 0; i < arms.size(); ++i) {
+        check_interrupt();  // one integral per arm
         others.clear();
         for (std::size_t j = 0; j < arms.size(); ++j)
             if (j != i) others.push_back(&prepared[j]);
@@ -519,6 +524,7 @@ std::vector<double> prob_best(std::span<const NormalPosterior> arms, Better bett
     std::vector<double> p(o.size(), 0.0);
     std::vector<NormalDist> continuous_others;
     for (std::size_t i = 0; i < o.size(); ++i) {
+        check_interrupt();  // one integral per arm
         continuous_others.clear();
         for (std::size_t j = 0; j < o.size(); ++j)
             if (j != i && o[j].sd > 0) continuous_others.emplace_back(o[j].mean, o[j].sd);

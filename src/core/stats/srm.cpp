@@ -4,6 +4,8 @@
 
 #include "frequentist_internal.hpp"
 
+#include "abx/interrupt.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -20,7 +22,9 @@ SrmResult srm_check(std::span<const std::int64_t> observed, std::span<const doub
     }
     if (observed.size() < 2) invalid_field("observed", "must have at least 2 arms");
     double weight_total = 0;
+    InterruptPoll poll;
     for (std::size_t i = 0; i < observed.size(); ++i) {
+        poll.tick();
         if (observed[i] < 0) invalid_field("observed[" + std::to_string(i) + "]", "must be >= 0");
         freq_internal::require_nonnegative("weights[" + std::to_string(i) + "]", weights[i]);
         weight_total += weights[i];
@@ -34,6 +38,7 @@ SrmResult srm_check(std::span<const std::int64_t> observed, std::span<const doub
     std::size_t positive_arms = 0;
     double counted = 0;  // assignments in arms with positive weight
     for (std::size_t i = 0; i < observed.size(); ++i) {
+        poll.tick();
         r.total += static_cast<double>(observed[i]);
         if (weights[i] > 0.0) {
             ++positive_arms;
@@ -59,6 +64,7 @@ SrmResult srm_check(std::span<const std::int64_t> observed, std::span<const doub
     r.df = static_cast<double>(positive_arms - 1);
     double chi2 = 0;
     for (std::size_t i = 0; i < observed.size(); ++i) {
+        poll.tick();
         if (!(weights[i] > 0.0)) continue;
         const double e = counted * (weights[i] / weight_total);
         r.expected[i] = e;
