@@ -114,7 +114,14 @@ Statement all_totals(
     "WHERE experiment_id = $1",
     {INT8OID});
 
-Statement clear_stats("DELETE FROM abx.variant_metric_stats WHERE experiment_id = $1", {INT8OID});
+// A rebuild keeps the sequential memory of metrics whose definition did not change (their looks
+// stay valid); the rows of other metrics go.
+Statement clear_stats(
+    "UPDATE abx.variant_metric_stats SET n = 0, sum = 0, sum_sq = 0 WHERE experiment_id = $1",
+    {INT8OID});
+Statement drop_changed_stats(
+    "DELETE FROM abx.variant_metric_stats WHERE experiment_id = $1 AND metric_key <> ALL ($2)",
+    {INT8OID, TEXTARRAYOID});
 
 Statement add_stats(R"SQL(
 INSERT INTO abx.variant_metric_stats AS s (experiment_id, variant_id, metric_key, n, sum, sum_sq)
@@ -168,9 +175,17 @@ void add_deltas(std::int64_t experiment_id, const std::vector<analysis::MetricSp
 
 // Recomputes the per-variant statistics from the per-subject totals: after the metric
 // definitions changed (or on the first run with metrics).
-void rebuild_stats(std::int64_t experiment_id, const std::vector<analysis::MetricSpec>& metrics) {
+void rebuild_stats(std::int64_t experiment_id, const std::vector<analysis::MetricSpec>& metrics,
+                   const std::string& old_signature) {
     Args id(1);
     id.set(0, Int64GetDatum(experiment_id));
+    std::vector<bool> unchanged = unchanged_metrics(old_signature, metrics);
+    std::vector<Datum> kept;
+    for (std::size_t m = 0; m < metrics.size(); ++m)
+        if (unchanged[m]) kept.push_back(text_datum(metrics[m].key));
+    Args drop(2);
+    drop.set(0, Int64GetDatum(experiment_id)).set(1, array_datum(TEXTOID, kept));
+    drop_changed_stats.run(drop.values(), drop.nulls(), false);
     clear_stats.run(id.values(), id.nulls(), false);
     std::uint64_t n = all_totals.run(id.values(), id.nulls(), false);
     std::map<SubjectKey, aggregation::TouchedSubject> subjects;
@@ -294,7 +309,7 @@ RunResult aggregate_one(std::int64_t experiment_id) {
     StoredExperiment experiment = load_experiment_by_id(experiment_id);
     std::vector<analysis::MetricSpec> metrics = analysis::parse_metrics(experiment.spec.metrics);
     std::string new_signature = experiment.spec.metrics.dump();
-    if (new_signature != signature) rebuild_stats(experiment_id, metrics);
+    if (new_signature != signature) rebuild_stats(experiment_id, metrics, signature);
 
     Args w(3);
     w.set(0, Int64GetDatum(experiment_id))

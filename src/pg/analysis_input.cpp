@@ -25,30 +25,14 @@ Statement last_metrics(
     "SELECT metrics_signature FROM abx.aggregation_state WHERE experiment_id = $1 AND runs > 0",
     {INT8OID});
 
-// A metric's figures follow the definition it was aggregated under: the same key with another
-// event, kind or denominator is another metric.
-bool same_data(const analysis::MetricSpec& a, const analysis::MetricSpec& b) {
-    return a.key == b.key && a.kind == b.kind && a.event == b.event &&
-           a.denominator == b.denominator;
-}
-
 std::vector<bool> aggregated_metrics(std::int64_t experiment_id,
                                      const std::vector<analysis::MetricSpec>& current,
                                      bool read_only) {
-    std::vector<bool> done(current.size(), false);
     Args args(1);
     args.set(0, Int64GetDatum(experiment_id));
-    if (last_metrics.run(args.values(), args.nulls(), read_only, 1) == 0) return done;
-    std::vector<analysis::MetricSpec> before;
-    try {
-        before = analysis::parse_metrics(nlohmann::json::parse(*col_text(0, 1)));
-    } catch (const std::exception&) {
-        return done;  // an unreadable signature: nothing counts as aggregated
-    }
-    for (std::size_t m = 0; m < current.size(); ++m)
-        for (const analysis::MetricSpec& b : before)
-            if (same_data(current[m], b)) done[m] = true;
-    return done;
+    if (last_metrics.run(args.values(), args.nulls(), read_only, 1) == 0)
+        return std::vector<bool>(current.size(), false);
+    return unchanged_metrics(*col_text(0, 1), current);
 }
 
 Statement save_memory(R"SQL(
@@ -61,6 +45,25 @@ ON CONFLICT (experiment_id, variant_id, metric_key) DO UPDATE
                       {INT8OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID});
 
 }  // namespace
+
+std::vector<bool> unchanged_metrics(const std::string& signature,
+                                    const std::vector<analysis::MetricSpec>& current) {
+    std::vector<bool> same(current.size(), false);
+    std::vector<analysis::MetricSpec> before;
+    try {
+        before = analysis::parse_metrics(nlohmann::json::parse(signature));
+    } catch (const std::exception&) {
+        return same;  // no or an unreadable signature: nothing carries over
+    }
+    // A metric's figures follow its definition: the same key with another event, kind or
+    // denominator is another metric.
+    for (std::size_t m = 0; m < current.size(); ++m)
+        for (const analysis::MetricSpec& b : before)
+            if (current[m].key == b.key && current[m].kind == b.kind &&
+                current[m].event == b.event && current[m].denominator == b.denominator)
+                same[m] = true;
+    return same;
+}
 
 AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only) {
     Args args(1);

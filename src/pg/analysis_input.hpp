@@ -23,6 +23,11 @@ AnalysisInput load_analysis_input(const std::string& code, const std::optional<s
                                   bool read_only);
 AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only);
 
+// Per current metric: whether the metrics document `signature` (as stored by the last
+// aggregation) defined it the same way (key, kind, event, denominator).
+std::vector<bool> unchanged_metrics(const std::string& signature,
+                                    const std::vector<analysis::MetricSpec>& current);
+
 // Stores the sequential memory after a look (abx.aggregate).
 void store_sequential_memory(const AnalysisInput& input, const analysis::Analysis& result);
 
