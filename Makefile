@@ -47,6 +47,6 @@ bench: bench-api bench-analysis
 bench-api:
 	@bash bench/run.sh
 bench-analysis:
-	@BENCH_NO_BUILD=1 bash bench/issue3/run.sh
+	@BENCH_NO_BUILD=1 bash bench/aggregation/run.sh
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
