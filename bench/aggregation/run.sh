@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
-# Analysis benchmarks (issue #3), on a throwaway cluster:
+# Aggregation and analysis benchmarks (make bench-analysis), on a throwaway cluster:
 #   1. abx.aggregate() over N events from scratch vs a plain GROUP BY over the same table
 #   2. an incremental run over 10,000 new events on top of those N
 #   3. abx.results() for 10 variants x 10 metrics, and abx.running_results over 1,000 experiments
 #   4. bandit assignment vs plain hashed assignment (pgbench, new subjects)
-# BENCH_EVENTS (default 10,000,000) sets N. Figures go to build/bench/issue3.md.
+# BENCH_EVENTS (default 10,000,000) sets N. Figures go to build/bench/aggregation.md.
 source "$(dirname "$0")/../../scripts/common.sh"
 cd "$ABX_ROOT"
 events="${BENCH_EVENTS:-10000000}"
 out="build/bench"
 mkdir -p "$out"
-report="$out/issue3.md"
+report="$out/aggregation.md"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
     make -j"$(nproc)" >/dev/null 2>&1 && $SUDO make install >/dev/null 2>&1 || { echo "build failed"; exit 1; }
 fi
-envfile="$(bash scripts/cluster.sh start bench3 --fresh)"
-trap 'bash scripts/cluster.sh stop bench3' EXIT
+envfile="$(bash scripts/cluster.sh start bench-aggregation --fresh)"
+trap 'bash scripts/cluster.sh stop bench-aggregation' EXIT
 source "$envfile"
-export PGHOST PGPORT PGUSER PGDATABASE=abx_bench3
+export PGHOST PGPORT PGUSER PGDATABASE=abx_bench_aggregation
 psql -X -q -d postgres -c "ALTER SYSTEM SET work_mem = '256MB'" -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "SELECT pg_reload_conf()" >/dev/null
-psql -X -q -d postgres -c "CREATE DATABASE abx_bench3"
+psql -X -q -d postgres -c "CREATE DATABASE abx_bench_aggregation"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # Milliseconds of one statement, measured by the server's clock around it.
 timed() {
@@ -29,7 +29,7 @@ timed() {
 
 say "fixture: $events events over 1,000,000 subjects"
 t0=$SECONDS
-q -v events="$events" -f bench/issue3/setup.sql >/dev/null
+q -v events="$events" -f bench/aggregation/setup.sql >/dev/null
 echo "fixture ready in $((SECONDS - t0)) s"
 q -c "CHECKPOINT"
 q -c "SELECT count(*) FROM abx.events" >/dev/null  # warm the cache
