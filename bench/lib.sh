@@ -1,5 +1,5 @@
-# Shared by bench/run.sh and bench/analysis/run.sh (sourced after scripts/common.sh, with PGHOST,
-# PGPORT and PGUSER exported).
+# Shared by bench/run.sh, bench/analysis/run.sh and bench/aggregation/run.sh (sourced after
+# scripts/common.sh, with PGHOST, PGPORT and PGUSER exported).
 #
 # pgbench and the backend serving it run on one CPU (the last one): on a VM, a round trip between
 # two vCPUs pays for waking the idle one (about 80 µs here, measured in docs/benchmarks.md), more
