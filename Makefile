@@ -8,7 +8,8 @@ CORE_SRCS   = $(wildcard src/core/*.cpp src/core/*/*.cpp)
 PG_SRCS     = $(wildcard src/pg/*.cpp worker/*.cpp)
 OBJS        = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-REGRESS      = $(basename $(notdir $(wildcard sql/*.sql)))
+# pg_regress tests, in the order of sql/schedule (not the alphabetical order of sql/).
+REGRESS      = $(shell sed -n 's/^test: *//p' sql/schedule)
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress --load-extension=abx
 ISOLATION      = $(basename $(notdir $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=. --outputdir=build/isolation --load-extension=abx

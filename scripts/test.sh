@@ -57,12 +57,26 @@ if [ -n "$(ls specs/*.spec 2>/dev/null)" ]; then
     if [ -s build/isolation/regression.diffs ]; then head -n 150 build/isolation/regression.diffs; fi
 fi
 
-if [ $((unit_fail + reg_fail + iso_fail)) -gt 0 ]; then status=1; fi
+# Shell tests: scenarios across clusters and processes (dump/restore, concurrent clients); each
+# starts the clusters it needs and exits non-zero on failure.
+say "shell tests"
+shell_pass=0 shell_fail=0
+for t in tests/shell/*.sh; do
+    name="$(basename "$t" .sh)"
+    if bash "$t" >"$log/shell-$name.log" 2>&1; then
+        shell_pass=$((shell_pass + 1)); echo "ok - $name"
+    else
+        shell_fail=$((shell_fail + 1)); echo "not ok - $name"; grep -E "^not ok|ERROR" "$log/shell-$name.log" | head -n 20
+    fi
+done
+
+if [ $((unit_fail + reg_fail + iso_fail + shell_fail)) -gt 0 ]; then status=1; fi
 echo
 say "summary"
 printf '  unit (GoogleTest): %4d passed, %d failed\n' "$unit_pass" "$unit_fail"
 printf '  pg_regress:        %4d passed, %d failed\n' "$reg_pass" "$reg_fail"
 printf '  isolation:         %4d passed, %d failed\n' "$iso_pass" "$iso_fail"
+printf '  shell:             %4d passed, %d failed\n' "$shell_pass" "$shell_fail"
 echo "logs: $log/"
-echo "$((unit_pass + reg_pass + iso_pass)) passed, $((unit_fail + reg_fail + iso_fail)) failed"
+echo "$((unit_pass + reg_pass + iso_pass + shell_pass)) passed, $((unit_fail + reg_fail + iso_fail + shell_fail)) failed"
 exit "$status"

@@ -52,7 +52,7 @@ Statement reset_for_rebuild[] = {
     {"UPDATE abx.assignments SET xid = '0' WHERE experiment_id = $1 "
      "AND xid >= pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())",
      {INT8OID}},
-    {"UPDATE abx.aggregation_state SET xid_done = '0', system_identifier = "
+    {"UPDATE abx.aggregation_state SET xid_done = '0', events_total = 0, system_identifier = "
      "(SELECT system_identifier FROM pg_catalog.pg_control_system()) WHERE experiment_id = $1",
      {INT8OID}},
 };

@@ -1,0 +1,47 @@
+-- One rule for SQLSTATEs, swept over every function of the API (docs/sql-api.md, "Errors"):
+-- a NULL required argument is 22004, a JSON value of the wrong type 22P02.
+SET abx.pinned_now = '2026-03-05 10:00:00+00';
+SELECT abx.create_experiment(t.spec('sweep'))->>'code';
+SELECT abx.start('sweep')->>'status';
+SELECT variant IS NOT NULL AS assigned FROM abx.assign('sweep', 's1');
+
+-- Valid values for each argument name; the sweep passes NULL at one required position at a time.
+CREATE TEMP TABLE valid_arg (name text PRIMARY KEY, value text);
+INSERT INTO valid_arg VALUES
+  ('key', '''sweep-org'''), ('name', '''n'''), ('spec', 't.spec(''sweep2'')'), ('code', '''sweep'''),
+  ('patch', '''{}''::jsonb'), ('experiment', '''sweep'''), ('subject', '''s1'''), ('event', '''view'''),
+  ('events', '''[]''::jsonb'), ('days_ahead', '1'), ('context', '''{}''::jsonb'), ('value', '1');
+
+CREATE TEMP TABLE sweep AS
+WITH fns AS (
+  SELECT p.oid, p.proname, p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'abx' AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype),
+args AS (
+  SELECT f.proname, f.pronargs, f.pronargdefaults, a.name, a.pos
+    FROM fns f, unnest(f.proargnames) WITH ORDINALITY a(name, pos)
+   WHERE coalesce(f.proargmodes[a.pos], 'i') IN ('i', 'b'))
+SELECT a.proname, a.name AS null_arg,
+       format('SELECT abx.%I(%s)', a.proname,
+              (SELECT string_agg(CASE WHEN b.pos = a.pos THEN 'NULL' ELSE v.value END, ', ' ORDER BY b.pos)
+                 FROM args b LEFT JOIN valid_arg v ON v.name = b.name
+                WHERE b.proname = a.proname AND b.pos <= a.pronargs - a.pronargdefaults)) AS q
+  FROM args a
+ WHERE a.pos <= a.pronargs - a.pronargdefaults;
+-- Every required argument of every function is swept (none lacks a valid value).
+SELECT proname, null_arg FROM sweep WHERE q IS NULL OR q LIKE '%, ,%' ORDER BY 1, 2;
+SELECT proname, null_arg, split_part(t.err(q), ':', 1) AS sqlstate FROM sweep ORDER BY 1, 2;
+
+-- JSON of the wrong type, wherever a JSON document or field is taken.
+SELECT t.err($$SELECT abx.create_experiment('[]')$$);
+SELECT t.err($$SELECT abx.create_experiment('{"code": 42, "variants": [{"key": "a"}, {"key": "b"}]}')$$);
+SELECT t.err($$SELECT abx.create_experiment('{"code": "w", "variants": [{"key": "a", "weight": "50"}, {"key": "b"}]}')$$);
+SELECT t.err($$SELECT abx.create_experiment('{"code": "w", "coverage": "0.5", "variants": [{"key": "a"}, {"key": "b"}]}')$$);
+SELECT t.err($$SELECT abx.create_experiment('{"code": "w", "variants": "ab"}')$$);
+SELECT t.err($$SELECT abx.update_experiment('sweep', '"x"')$$);
+SELECT t.err($$SELECT abx.assign('sweep', 's2', '[]')$$);
+SELECT t.err($$SELECT abx.track('sweep', 's1', 'view', meta => '[1]')$$);
+SELECT t.err($$SELECT * FROM abx.track_batch('"x"')$$);
+SELECT t.err($$SELECT * FROM abx.track_batch('{"events": 3}')$$);
+SELECT item, error_code, error_message FROM abx.track_batch('[{"experiment": "sweep", "subject": "s1", "event": 7}, "x"]') ORDER BY item;
+RESET abx.pinned_now;
