@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION abx UPDATE from the released 0.1.0: the updated schema is the same as a fresh
+# install's, and data written under 0.1.0 still assigns (sticky), tracks and aggregates.
+# The data is written through the 0.1.0 SQL objects with the current library (the functions whose
+# result shape did not change); the 0.1.0 library itself is not rebuilt here.
+source "$(dirname "$0")/../../scripts/common.sh"
+cd "$ABX_ROOT"
+env_file="$(bash scripts/cluster.sh start upgrade --fresh)"
+trap 'bash scripts/cluster.sh stop upgrade' EXIT
+source "$env_file"; export PGHOST PGPORT PGUSER
+q() { local db="$1"; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+fails=0
+check() {
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected [$2], got [$3]"; fails=$((fails + 1)); fi
+}
+createdb old_db; createdb fresh_db
+q old_db >/dev/null <<'SQL'
+CREATE EXTENSION abx VERSION '0.1.0';
+SET abx.pinned_now = '2026-05-01 10:00:00+00';
+SELECT abx.create_experiment('{"code": "up", "salt": "up", "variants": [{"key": "a"}, {"key": "b"}],
+  "metrics": {"primary": {"key": "conv", "kind": "rate", "event": "buy"}}}');
+SELECT abx.start('up');
+SELECT count(*) FROM generate_series(1, 300) i, LATERAL abx.assign('up', 'u' || i);
+SELECT count(*) FROM generate_series(1, 300, 4) i, LATERAL abx.track('up', 'u' || i, 'buy');
+SELECT count(*) FROM generate_series(2, 300, 4) i, LATERAL abx.track('up', 'u' || i, 'buy');
+SQL
+before="$(q old_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 300) i, LATERAL abx.assignment('up', 'u' || i) a")"
+q old_db -c "ALTER EXTENSION abx UPDATE"
+q fresh_db -c "CREATE EXTENSION abx"
+check "updated to the default version" "0.2.0" "$(q old_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
+
+# The extension's objects, described: members, columns, indexes, triggers, function definitions.
+schema='
+SELECT string_agg(d, E'\''\n'\'' ORDER BY d) FROM (
+  SELECT pg_describe_object(classid, objid, 0) AS d FROM pg_depend
+   WHERE refclassid = '\''pg_extension'\''::regclass AND deptype = '\''e'\''
+     AND refobjid = (SELECT oid FROM pg_extension WHERE extname = '\''abx'\'')
+  UNION ALL
+  SELECT format('\''%s.%s %s %s %s'\'', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                pg_get_expr(ad.adbin, ad.adrelid))
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+   WHERE n.nspname = '\''abx'\'' AND a.attnum > 0 AND NOT a.attisdropped AND c.relname !~ '\''^events_p[0-9]'\''
+  UNION ALL
+  SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+   WHERE c.relnamespace = '\''abx'\''::regnamespace AND c.relname !~ '\''^events_p[0-9]'\''
+  UNION ALL
+  SELECT format('\''%s %s %s'\'', tgrelid::regclass, tgname, tgenabled) FROM pg_trigger
+   WHERE NOT tgisinternal AND tgrelid::regclass::text !~ '\''^abx.events_p[0-9]'\''
+  UNION ALL
+  SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = '\''abx'\''::regnamespace
+  UNION ALL
+  SELECT format('\''config %s %s'\'', c::regclass, cond) FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(c, cond)
+   WHERE e.extname = '\''abx'\''
+) s'
+check "updated schema equals a fresh install" "$(q fresh_db -c "$schema")" "$(q old_db -c "$schema")"
+check "every daily partition has its aggregation index" \
+    "$(q old_db -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'abx.events'::regclass")" \
+    "$(q old_db -c "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid WHERE i.inhparent = 'abx.events'::regclass")"
+after="$(q old_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 300) i, LATERAL abx.assign('up', 'u' || i) a")"
+check "old assignments stay sticky" "$before" "$after"
+check "old data tracks" "stored" "$(q old_db -c "SELECT status FROM abx.track('up', 'u3', 'buy')")"
+check "old data aggregates (every 0.1.0 event and the new one)" "ok 151" \
+    "$(q old_db -c "SELECT status || ' ' || events FROM abx.aggregate('up')")"
+check "results count every converted subject once (150 under 0.1.0, u3 after)" "151" \
+    "$(q old_db -c "SELECT sum(mean * n)::int FROM abx.results('up') WHERE metric = 'conv'")"
+echo "upgrade: $fails failed"
+[ "$fails" = 0 ]
