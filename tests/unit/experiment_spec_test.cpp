@@ -181,11 +181,15 @@ TEST(ExperimentSpecTest, InvalidTopLevelFields) {
     expect_code(with([](json& p) { p["description"] = json::object(); }), "22P02", "description");
     expect_invalid(with([](json& p) { p["kind"] = "abn"; }), "kind");
     expect_code(with([](json& p) { p["kind"] = true; }), "22P02", "kind");
+    expect_code(with([](json& p) {
+                    p["targeting"] = {{"txn_count", {{"gte", "x"}}}};
+                }),
+                "22P02", "targeting.txn_count.gte");
     expect_invalid(with([](json& p) {
-                       p["targeting"] = {{"txn_count", {{"gte", "x"}}}};
+                       p["targeting"] = {{"txn_count", {{"gtee", 1}}}};
                    }),
-                   "targeting.txn_count.gte");
-    expect_invalid(with([](json& p) { p["targeting"] = json::array(); }), "targeting");
+                   "targeting.txn_count.gtee");
+    expect_code(with([](json& p) { p["targeting"] = json::array(); }), "22P02", "targeting");
     for (const json& c : {json(0), json(-0.1), json(1.5), json(1e300)})
         expect_code(with([&](json& p) { p["coverage"] = c; }), "22003", "coverage");
     for (const json& c : {json("0.5"), json(true), json::array({0.5})})
