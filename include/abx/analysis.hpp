@@ -49,8 +49,9 @@ struct MetricSpec {
 
 // Parses and validates the "metrics" document ({} or null: no metrics). At most one primary; any
 // number of secondary and guardrail metrics (total <= 50). A missing "event" defaults to "key" and
-// a missing "key" to the event (seed 004 style; docs/statistics.md §6.1). Throws Error 22023 naming
-// the path, e.g. "invalid metrics.secondary[1].kind: must be one of count, sum, avg, rate".
+// a missing "key" to the event (seed 004 style; docs/statistics.md §6.1). Throws Error naming the
+// path, e.g. 22023 "invalid metrics.secondary[1].kind: must be one of count, sum, avg, rate"; the
+// codes follow error.hpp's rule (22P02 wrong JSON type, 22004 "kind": null, 22023 other values).
 std::vector<MetricSpec> parse_metrics(const nlohmann::json& metrics);
 
 // ---------------------------------------------------------------------------------------------
@@ -60,6 +61,14 @@ std::vector<MetricSpec> parse_metrics(const nlohmann::json& metrics);
 //    "sequential": {"alpha": 0.05, "planned_subjects_per_arm": 10000, "tau": 0.02},
 //    "fail_fast": {"threshold": 0.95, "min_samples": 100},
 //    "bandit": {"min_share": 0.05, "min_samples": 100, "draws": 10000, "seed": 0}}
+// Accepted ranges (a number outside is 22003, a value of the wrong JSON type 22P02):
+//   confidence, srm_threshold, sequential.alpha, fail_fast.threshold   in (0, 1)
+//   prior.alpha, prior.beta, sequential.tau                              finite, > 0
+//   sequential.planned_subjects_per_arm                                  finite, >= 1
+//   fail_fast.min_samples, bandit.min_samples                            finite, >= 0
+//   bandit.min_share     in [0, 0.5], and at most 1 / number of variants (checked by the spec)
+//   bandit.draws         integer in [1, 10^7]
+//   bandit.seed          integer in [0, 2^64)
 struct FailFastSettings {
     double threshold = 0.95;   // flag when P(worse than the best arm) exceeds this ...
     double min_samples = 100;  // ... and every arm has at least this many subjects
@@ -72,7 +81,7 @@ struct AnalysisSettings {
     FailFastSettings fail_fast;
     stats::AllocationConfig bandit;  // Thompson-sampling allocation of bandit experiments
 };
-AnalysisSettings parse_settings(const nlohmann::json& analysis);  // Error 22023 naming the path
+AnalysisSettings parse_settings(const nlohmann::json& analysis);  // Error naming the path
 
 // ---------------------------------------------------------------------------------------------
 // Input and results
@@ -167,6 +176,13 @@ nlohmann::json insights(const ExperimentData& data, const Analysis& analysis);
 //    "override_variant": null, "confidence": 0.95, "min_improvement": 0.05 (relative),
 //    "max_error_rate": 0.05, "error_metric": "errors", "latency_metric": "latency",
 //    "require_manual_approval": false}
+// Accepted ranges (a number outside is 22003, a value of the wrong JSON type 22P02, a non-integer
+// where an integer belongs 22P02):
+//   pick_after_hours                                   finite, >= 0
+//   min_assignments, min_exposures, min_conversions    integers in [0, 2^63)
+//   confidence                                         in (0, 1)
+//   min_improvement                                    finite, >= 0
+//   max_error_rate                                     in [0, 1]
 struct WinnerPolicy {
     bool automatic = false;
     double min_runtime_hours = 48;
@@ -182,7 +198,7 @@ struct WinnerPolicy {
     std::string latency_metric;
     bool require_manual_approval = false;
 };
-WinnerPolicy parse_winner_policy(const nlohmann::json& policy);  // Error 22023 naming the path
+WinnerPolicy parse_winner_policy(const nlohmann::json& policy);  // Error naming the path
 
 // Cross-checks a policy against the experiment's metrics (for create/update): error_metric must
 // name a rate metric, latency_metric a count/sum/avg metric. Error 22023 naming

@@ -14,11 +14,17 @@ namespace abx {
 struct VariantSpec {
     std::string key;    // [A-Za-z0-9_.-]{1,64}, unique within the experiment
     std::string name;   // defaults to key
-    double weight = 1;  // finite, >= 0
+    double weight = 1;  // a number in [0, kMaxVariantWeight]; 0 = no new subjects
     nlohmann::json config = nlohmann::json::object();  // any JSON object
     bool is_control = false;                           // exactly one variant is the control
 };
 
+// Weights are relative; the cap keeps the total of 100 variants (<= 1e8) exact enough in a double
+// for the bucket boundaries of docs/assignment.md.
+inline constexpr double kMaxVariantWeight = 1e6;
+
+// AB: fixed weights. Bandit: Thompson sampling re-weights the arms by the primary metric, which
+// therefore must exist and be of kind rate.
 enum class ExperimentKind { AB, Bandit };
 std::string_view to_string(ExperimentKind kind);
 
@@ -40,8 +46,15 @@ struct ExperimentSpec {
 };
 
 // Parses and validates a creation spec. Unknown keys are rejected (a typo must not pass silently).
-// Throws Error 22023 whose message names the field, e.g. "invalid variants[1].weight: must be >=
-// 0".
+// Throws Error whose message names the field, with error.hpp's codes:
+//   22P02 a JSON value of the wrong type ({"code": 42}, "weight": "50", a spec that is not an
+//   object) 22003 a number out of range (weight, coverage, analysis settings, winner policy), or
+//   one that
+//         did not fit a double anywhere in the document ("number is out of range for double
+//         precision", by path)
+//   22004 JSON null for a required field (code, variants, variants[i].key)
+//   22023 anything else (pattern, length, unknown field, duplicate key, a bandit without a primary
+//         rate metric, a zero total weight)
 ExperimentSpec parse_experiment_spec(const nlohmann::json& spec);
 
 // Applies a partial update to an existing experiment in `status` and returns the new spec.
@@ -52,7 +65,8 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& spec);
 //   the kind, the code or the salt is refused (Error 55000), since it would break stored
 //   assignments;
 // - completed / archived: nothing may change (Error 55000).
-// Variants in a patch are matched to existing ones by key.
+// Variants in a patch are matched to existing ones by key. A patch that is not an object is 22P02;
+// field errors are reported as for parse_experiment_spec, variant paths by the patch's own index.
 ExperimentSpec apply_update(const ExperimentSpec& current, Status status,
                             const nlohmann::json& patch);
 

@@ -4,7 +4,9 @@
 // - Fractional seconds may have any number of digits (Go's RFC3339Nano writes 9); digits beyond
 //   the sixth are truncated (never rounded), so a timestamp never moves into the next microsecond.
 // - Years 0000..9999 are accepted (RFC 3339 full-date is 4 digits); "-00:00" is read as UTC.
-// - Codes: a field of the wrong JSON type is 22P02, a bad value 22023, a bad timestamp 22007.
+// - Codes: a field of the wrong JSON type is 22P02, a number out of range 22003, JSON null where a
+//   value is required 22004, a malformed timestamp 22007, one outside the accepted range 22008,
+//   any other bad value 22023.
 // - parse_event_item leaves experiment / subject empty when the item does not give them (a batch
 //   may take them from the call); when given they must be valid. validate_event, which the glue
 //   calls once the defaults are filled in, requires both to be non-empty.
@@ -14,6 +16,7 @@
 #include "abx/event_input.hpp"
 
 #include "abx/error.hpp"
+#include "abx/json_limits.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -117,30 +120,43 @@ std::size_t utf8_length(const std::string& s) {
         s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+[[noreturn]] void ts_out_of_range(const std::string& field, const std::string& why) {
+    throw Error(sqlstate::kDatetimeFieldOverflow, "invalid " + field + ": " + why);
+}
+
+bool value_in_range(double v) {
+    const double a = std::fabs(v);
+    return v == 0 || (a >= kMinEventMagnitude && a <= kMaxEventMagnitude);  // false for NaN
+}
+
 // prefix is "" for a single event or "events[3]." for a batch item. When require_ids is false,
 // empty experiment / subject are left for the caller to fill in.
 void validate(const EventInput& e, const EventLimits& limits, const std::string& prefix,
               bool require_ids) {
     if (require_ids && e.experiment.empty())
         invalid_field(prefix + "experiment", "must not be empty");
-    if (require_ids && e.subject.empty()) invalid_field(prefix + "subject", "must not be empty");
-    if (e.subject.size() > 256) invalid_field(prefix + "subject", "must be at most 256 bytes");
+    if (require_ids || !e.subject.empty()) validate_subject(e.subject, prefix + "subject");
     if (e.event_key.empty() || e.event_key.size() > 64 ||
         !std::all_of(e.event_key.begin(), e.event_key.end(), is_event_key_char))
         invalid_field(prefix + "event", "must match [A-Za-z0-9_.:-]{1,64}");
-    if (!std::isfinite(e.value)) invalid_field(prefix + "value", "must be a finite number");
+    if (!value_in_range(e.value))
+        out_of_range(prefix + "value", "must be 0 or have a magnitude between 1e-15 and 1e15");
+    if (e.ts_us && *e.ts_us < kMinEventTsUs)
+        ts_out_of_range(prefix + "ts", "must not be before 2000-01-01");
     if (e.ts_us && *e.ts_us > limits.now_us &&
         static_cast<std::uint64_t>(*e.ts_us) - static_cast<std::uint64_t>(limits.now_us) >
             static_cast<std::uint64_t>(std::max<std::int64_t>(limits.max_future_us, 0)))
-        invalid_field(prefix + "ts", "is more than " +
-                                         std::to_string(limits.max_future_us / kMicrosPerSecond) +
-                                         " s in the future");
+        ts_out_of_range(prefix + "ts", "is more than " +
+                                           std::to_string(limits.max_future_us / kMicrosPerSecond) +
+                                           " s in the future");
     if (e.idempotency_key) {
         std::size_t n = utf8_length(*e.idempotency_key);
         if (n < 1 || n > 200)
             invalid_field(prefix + "idempotency_key", "must be 1 to 200 characters");
     }
     if (!e.meta.is_object()) wrong_type(prefix + "meta", "must be a JSON object");
+    require_document_limits(e.meta, prefix + "meta");
+    require_representable_numbers(e.meta, prefix + "meta");
     if (e.organization && e.organization->empty())
         invalid_field(prefix + "organization", "must not be empty");
 }
@@ -179,6 +195,8 @@ EventInput parse_event_item(const nlohmann::json& item, std::size_t index,
     const std::string base = "events[" + std::to_string(index) + "]";
     const std::string prefix = base + ".";
     if (!item.is_object()) wrong_type(base, "must be a JSON object");
+    // Anywhere in the item, meta included: a stored NaN would come back as null.
+    require_representable_numbers(item, base);
     for (auto it = item.begin(); it != item.end(); ++it) {
         if (std::find(kItemKeys.begin(), kItemKeys.end(), it.key()) == kItemKeys.end())
             invalid_field(prefix + it.key(),
@@ -199,12 +217,11 @@ EventInput parse_event_item(const nlohmann::json& item, std::size_t index,
             wrong_type(prefix + "subject", "must be a string or an integer");
         if (e.subject.empty()) invalid_field(prefix + "subject", "must not be empty");
     }
-    const json* event = get(item, "event");
-    if (!event) invalid_field(prefix + "event", "is required");
-    e.event_key = string_field(*event, prefix + "event");
-    if (const json* v = get(item, "value")) {
-        if (!v->is_number()) wrong_type(prefix + "value", "must be a number");
-        e.value = v->get<double>();
+    e.event_key = string_field(required_field(item, "event", prefix + "event"), prefix + "event");
+    // An absent value is 1; an explicit null is refused, like abx.track(..., value => NULL).
+    if (auto v = item.find("value"); v != item.end()) {
+        if (v->is_null()) null_field(prefix + "value");
+        e.value = json_double(*v, prefix + "value");
     }
     if (const json* v = get(item, "ts"))
         e.ts_us = parse_timestamp(string_field(*v, prefix + "ts"), prefix + "ts");
@@ -221,14 +238,16 @@ EventInput parse_event_item(const nlohmann::json& item, std::size_t index,
 }
 
 const nlohmann::json& batch_items(const nlohmann::json& document) {
+    const std::string why =
+        "a batch must be a JSON array of events or an object {\"events\": [...]}";
     if (document.is_array()) return document;
-    if (document.is_object() && document.size() == 1) {
-        auto it = document.find("events");
-        if (it != document.end() && it->is_array()) return *it;
-    }
-    throw Error(sqlstate::kInvalidParameterValue,
-                "invalid events: a batch must be a JSON array of events or an object "
-                "{\"events\": [...]}");
+    if (document.is_null()) null_field("events");
+    if (!document.is_object()) wrong_type("events", why);
+    auto it = document.find("events");
+    if (it == document.end() || document.size() != 1) invalid_field("events", why);
+    if (it->is_null()) null_field("events");
+    if (!it->is_array()) wrong_type("events", why);
+    return *it;
 }
 
 }  // namespace abx

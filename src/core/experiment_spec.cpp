@@ -12,11 +12,16 @@
 // - In running/paused, metrics and winner_policy may change too (they do not affect assignments);
 //   code, kind, salt and the control may not. Giving them unchanged is not a change.
 // - completed/archived refuse every update, even an empty patch.
+// - Every number of the document is checked up front for the glue's "did not fit a double" marker
+//   (json_limits.hpp), so even a free-form variant config cannot store one.
+// - The floor analysis.bandit.min_share must be at most 1 / number of variants: 22003, as any
+//   number outside its accepted range.
 #include "abx/experiment_spec.hpp"
 
 #include "abx/analysis.hpp"
 
 #include "abx/error.hpp"
+#include "abx/json_limits.hpp"
 #include "abx/targeting.hpp"
 
 #include <algorithm>
@@ -37,8 +42,8 @@ constexpr std::size_t kMinVariants = 2;
 constexpr std::size_t kMaxVariants = 100;
 
 const std::initializer_list<std::string_view> kSpecKeys = {
-    "code",     "name", "description", "kind",    "targeting",
-    "coverage", "salt", "variants",    "metrics", "winner_policy", "analysis"};
+    "code", "name",     "description", "kind",          "targeting", "coverage",
+    "salt", "variants", "metrics",     "winner_policy", "analysis"};
 const std::initializer_list<std::string_view> kVariantKeys = {"key", "name", "weight", "config",
                                                               "is_control"};
 const std::initializer_list<std::string_view> kPatchVariantKeys = {
@@ -78,8 +83,16 @@ bool is_identifier(const std::string& s, std::size_t max) {
 }
 
 const std::string& as_string(const json& v, const std::string& path) {
-    if (!v.is_string()) invalid_field(path, "must be a string");
+    if (!v.is_string()) wrong_type(path, "must be a string");
     return v.get_ref<const std::string&>();
+}
+
+void require_object(const json& v, const std::string& path) {
+    if (!v.is_object()) wrong_type(path, "must be a JSON object");
+}
+
+void require_boolean(const json& v, const std::string& path) {
+    if (!v.is_boolean()) wrong_type(path, "must be true or false");
 }
 
 std::string identifier(const json& v, const std::string& path, std::size_t max) {
@@ -96,33 +109,29 @@ std::string non_empty_string(const json& v, const std::string& path) {
 }
 
 double weight_value(const json& v, const std::string& path) {
-    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
-        invalid_field(path, "must be a finite number >= 0");
-    return v.get<double>();
+    const double w = json_double(v, path);
+    if (!(w >= 0 && w <= kMaxVariantWeight)) out_of_range(path, "must be between 0 and 1000000");
+    return w;
 }
 
 // Checks the fields a variant object carries; shared by creation and patch items.
 VariantSpec parse_variant(const json& v, const std::string& path, bool patch_item) {
-    if (!v.is_object()) invalid_field(path, "must be a JSON object");
+    require_object(v, path);
     reject_unknown_keys(v, patch_item ? kPatchVariantKeys : kVariantKeys, path + ".");
     VariantSpec out;
-    const json* key = get(v, "key");
-    if (!key) invalid_field(path + ".key", "is required");
-    out.key = identifier(*key, path + ".key", 64);
+    out.key = identifier(required_field(v, "key", path + ".key"), path + ".key", 64);
     out.name = out.key;
     if (const json* name = get(v, "name")) out.name = non_empty_string(*name, path + ".name");
     if (const json* weight = get(v, "weight")) out.weight = weight_value(*weight, path + ".weight");
     if (const json* config = get(v, "config")) {
-        if (!config->is_object()) invalid_field(path + ".config", "must be a JSON object");
+        require_object(*config, path + ".config");
         out.config = *config;
     }
     if (const json* ctl = get(v, "is_control")) {
-        if (!ctl->is_boolean()) invalid_field(path + ".is_control", "must be true or false");
+        require_boolean(*ctl, path + ".is_control");
         out.is_control = ctl->get<bool>();
     }
-    if (const json* remove = get(v, "remove")) {
-        if (!remove->is_boolean()) invalid_field(path + ".remove", "must be true or false");
-    }
+    if (const json* remove = get(v, "remove")) require_boolean(*remove, path + ".remove");
     return out;
 }
 
@@ -133,13 +142,12 @@ std::string default_variant_path(std::size_t i) {
 // variant_paths, when given, names each element of spec.variants in error messages (a patch
 // reports the path of its own item rather than the merged position).
 ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* variant_paths) {
-    if (!spec.is_object()) invalid_field("experiment", "must be a JSON object");
+    require_object(spec, "experiment");
+    require_representable_numbers(spec, "");
     reject_unknown_keys(spec, kSpecKeys, "");
     ExperimentSpec out;
 
-    const json* code = get(spec, "code");
-    if (!code) invalid_field("code", "is required");
-    out.code = identifier(*code, "code", 128);
+    out.code = identifier(required_field(spec, "code", "code"), "code", 128);
     out.name = out.code;
     if (const json* name = get(spec, "name")) out.name = non_empty_string(*name, "name");
     if (const json* desc = get(spec, "description"))
@@ -161,9 +169,8 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
     }
 
     if (const json* coverage = get(spec, "coverage")) {
-        double c = coverage->is_number() ? coverage->get<double>() : NAN;
-        if (!std::isfinite(c) || c <= 0 || c > 1)
-            invalid_field("coverage", "must be a number in (0, 1]");
+        const double c = json_double(*coverage, "coverage");
+        if (!(c > 0 && c <= 1)) out_of_range("coverage", "must be a number in (0, 1]");
         out.coverage = c;
     }
 
@@ -176,31 +183,40 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
         out.salt = s;
     }
 
-    for (auto [key, field] : {std::pair{"metrics", &out.metrics},
-                              std::pair{"winner_policy", &out.winner_policy},
-                              std::pair{"analysis", &out.analysis}}) {
+    for (auto [key, field] :
+         {std::pair{"metrics", &out.metrics}, std::pair{"winner_policy", &out.winner_policy},
+          std::pair{"analysis", &out.analysis}}) {
         if (const json* v = get(spec, key)) {
-            if (!v->is_object()) invalid_field(key, "must be a JSON object");
+            require_object(*v, key);
             *field = *v;
         }
     }
     // The analysis documents are validated where they are defined (analysis.hpp).
-    analysis::validate_winner_policy(analysis::parse_winner_policy(out.winner_policy),
-                                     analysis::parse_metrics(out.metrics));
+    const std::vector<analysis::MetricSpec> metrics = analysis::parse_metrics(out.metrics);
+    analysis::validate_winner_policy(analysis::parse_winner_policy(out.winner_policy), metrics);
     const analysis::AnalysisSettings settings = analysis::parse_settings(out.analysis);
+    if (out.kind == ExperimentKind::Bandit) {
+        // Thompson sampling adapts the shares to the primary metric's conversion rate.
+        const auto primary = std::find_if(metrics.begin(), metrics.end(), [](const auto& m) {
+            return m.role == analysis::MetricRole::Primary;
+        });
+        if (primary == metrics.end() || primary->kind != analysis::MetricKind::Rate)
+            invalid_field("metrics.primary",
+                          "a bandit experiment needs a primary metric of kind rate");
+    }
 
-    const json* variants = get(spec, "variants");
-    if (!variants) invalid_field("variants", "is required");
-    if (!variants->is_array() || variants->size() < kMinVariants || variants->size() > kMaxVariants)
+    const json& variants = required_field(spec, "variants", "variants");
+    if (!variants.is_array()) wrong_type("variants", "must be an array of variant objects");
+    if (variants.size() < kMinVariants || variants.size() > kMaxVariants)
         invalid_field("variants", "must be an array of " + std::to_string(kMinVariants) + " to " +
                                       std::to_string(kMaxVariants) + " variants");
     std::map<std::string, std::string> seen;  // key -> path
     std::optional<std::size_t> control;
     double total = 0;
-    for (std::size_t i = 0; i < variants->size(); ++i) {
+    for (std::size_t i = 0; i < variants.size(); ++i) {
         std::string path = variant_paths && i < variant_paths->size() ? (*variant_paths)[i]
                                                                       : default_variant_path(i);
-        VariantSpec v = parse_variant((*variants)[i], path, false);
+        VariantSpec v = parse_variant(variants[i], path, false);
         auto [it, inserted] = seen.emplace(v.key, path);
         if (!inserted)
             invalid_field(path + ".key",
@@ -215,14 +231,12 @@ ExperimentSpec parse_impl(const json& spec, const std::vector<std::string>* vari
         total += v.weight;
         out.variants.push_back(std::move(v));
     }
-    if (!(total > 0) || !std::isfinite(total))
-        invalid_field("variants", "the total weight must be a finite number > 0");
+    if (!(total > 0)) invalid_field("variants", "the total weight must be > 0");
     if (!control) out.variants.front().is_control = true;
     // The allocation floor must leave room for every arm (thompson_shares requires it).
     if (settings.bandit.min_share * (double)out.variants.size() > 1.0)
-        invalid_field("analysis.bandit.min_share",
-                      "must be at most 1 / the number of variants (" +
-                          std::to_string(out.variants.size()) + ")");
+        out_of_range("analysis.bandit.min_share", "must be at most 1 / the number of variants (" +
+                                                      std::to_string(out.variants.size()) + ")");
     return out;
 }
 
@@ -281,7 +295,8 @@ ExperimentSpec apply_update(const ExperimentSpec& current, Status status,
                     "cannot update experiment \"" + current.code + "\": it is " +
                         std::string(to_string(status)) + " and can no longer change");
     const bool live = status == Status::Running || status == Status::Paused;
-    if (!patch.is_object()) invalid_field("patch", "must be a JSON object");
+    require_object(patch, "patch");
+    require_representable_numbers(patch, "");
     reject_unknown_keys(patch, kSpecKeys, "");
 
     json merged = to_json(current);
@@ -293,7 +308,7 @@ ExperimentSpec apply_update(const ExperimentSpec& current, Status status,
         paths.push_back("variants[\"" + current.variants[i].key + "\"]");
 
     if (const json* items = get(patch, "variants")) {
-        if (!items->is_array()) invalid_field("variants", "must be an array of variant objects");
+        if (!items->is_array()) wrong_type("variants", "must be an array of variant objects");
         std::map<std::string, std::size_t> index;  // key -> position in current.variants
         for (std::size_t i = 0; i < current.variants.size(); ++i)
             index.emplace(current.variants[i].key, i);

@@ -8,10 +8,17 @@
 // - Rule values must be strings, numbers or booleans (null is refused); ordering operators take
 //   a number; "in"/"not_in" take a non-empty array of such scalars; "exists" takes a boolean.
 // - "any" and "all" take a non-empty array of rule objects, "not" takes one rule object.
-// - A context that is not a JSON object (other than null, read as {}) is refused with 22023.
+// - A context that is not a JSON object (other than null, read as {}) is refused with 22P02.
+// - Errors follow error.hpp's rule: a rule value of the wrong JSON type is 22P02 ({"gte": "5"}),
+//   a null rule value 22004, a number that did not fit a double 22003, everything else 22023
+//   (unknown operator, empty list, depth and size limits).
+// - Reasons echo at most kMaxEchoedChars characters of a context value and kMaxRuleTextChars of a
+//   rule, cut at a UTF-8 character boundary and marked with "...": a reason is returned on every
+//   refused assignment and must stay small whatever the caller sends.
 #include "abx/targeting.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 #include "abx/json_limits.hpp"
 
 #include <charconv>
@@ -28,7 +35,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kMaxDepth = 32;
+constexpr int kMaxDepth = kMaxRuleDepth;
+constexpr std::size_t kMaxEchoedChars = 64;
+constexpr std::size_t kMaxRuleTextChars = 256;
 
 // A number as found in JSON, without losing 64-bit integer precision.
 struct Number {
@@ -116,8 +125,37 @@ std::optional<Number> context_number(const json& v) {
     return json_number(v);
 }
 
+// The first `max` UTF-8 characters of `text`, with "..." when something was cut.
+std::string truncated(std::string text, std::size_t max) {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;  // continuation byte
+        if (chars++ == max) {
+            text.resize(i);
+            return text + "...";
+        }
+    }
+    return text;
+}
+
 std::string show(const json& v) {
     return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A rule value as written, for reasons.
+std::string show_rule(const json& v) {
+    return truncated(show(v), kMaxRuleTextChars);
+}
+
+// A context value, for reasons: never more than kMaxEchoedChars characters of its JSON text. A
+// long string is cut before it is escaped (a character is at most 4 bytes, so the first 4 * max
+// bytes hold every character that can be shown); other values are bounded by validate_context.
+std::string show_context(const json& v) {
+    constexpr std::size_t kBytes = 4 * kMaxEchoedChars;
+    if (v.is_string() && v.get_ref<const std::string&>().size() > kBytes)
+        return truncated(show(json(v.get_ref<const std::string&>().substr(0, kBytes))),
+                         kMaxEchoedChars);
+    return truncated(show(v), kMaxEchoedChars);
 }
 
 // A rule scalar: string, number or boolean.
@@ -174,8 +212,35 @@ struct Condition {
     std::string text;            // the rule value as written, for reasons
 };
 
-[[noreturn]] void bad(const std::string& path, const std::string& why) {
-    invalid_field(path, why);
+// Counts what a rule document holds, so that one document cannot make every match slow.
+struct Budget {
+    std::size_t items = 0;   // rule objects, combinators and operator conditions
+    std::size_t values = 0;  // scalars in in / not_in lists
+
+    void item() {
+        if (++items > kMaxRuleItems)
+            invalid_field("targeting",
+                          "more than " + std::to_string(kMaxRuleItems) + " rules and conditions");
+    }
+    void list(std::size_t n) {
+        values += n;
+        if (values > kMaxRuleValues)
+            invalid_field("targeting",
+                          "more than " + std::to_string(kMaxRuleValues) + " list values in total");
+    }
+};
+
+// A rule value that is not of the expected type: 22004 for null, 22P02 otherwise.
+[[noreturn]] void wrong(const json& v, const std::string& path, const std::string& why) {
+    if (v.is_null()) null_field(path);
+    wrong_type(path, why);
+}
+
+// A number from a rule; the glue's NaN marker (a number that did not fit a double) is 22003.
+Number rule_number(const json& v, const std::string& path) {
+    auto n = json_number(v);
+    if (!n) out_of_range(path, "number is out of range for double precision");
+    return *n;
 }
 
 Scalar compile_scalar(const json& v, const std::string& path) {
@@ -187,19 +252,18 @@ Scalar compile_scalar(const json& v, const std::string& path) {
         s.kind = Scalar::Kind::Bool;
         s.b = v.get<bool>();
     } else if (v.is_number()) {
-        auto n = json_number(v);
-        if (!n) bad(path, "must be a finite number");
         s.kind = Scalar::Kind::Number;
-        s.n = *n;
+        s.n = rule_number(v, path);
     } else {
-        bad(path, "must be a string, number or boolean");
+        wrong(v, path, "must be a string, number or boolean");
     }
     return s;
 }
 
-std::vector<Scalar> compile_list(const json& v, const std::string& path) {
-    if (!v.is_array()) bad(path, "must be an array of strings, numbers or booleans");
-    if (v.empty()) bad(path, "must not be an empty list");
+std::vector<Scalar> compile_list(const json& v, const std::string& path, Budget& budget) {
+    if (!v.is_array()) wrong(v, path, "must be an array of strings, numbers or booleans");
+    if (v.empty()) invalid_field(path, "must not be an empty list");
+    budget.list(v.size());
     std::vector<Scalar> out;
     out.reserve(v.size());
     for (std::size_t i = 0; i < v.size(); ++i)
@@ -207,10 +271,11 @@ std::vector<Scalar> compile_list(const json& v, const std::string& path) {
     return out;
 }
 
-Condition compile_operator(Op op, const json& v, const std::string& path) {
+Condition compile_operator(Op op, const json& v, const std::string& path, Budget& budget) {
+    budget.item();
     Condition c;
     c.op = op;
-    c.text = show(v);
+    c.text = show_rule(v);
     switch (op) {
         case Op::Eq:
         case Op::Ne:
@@ -218,22 +283,21 @@ Condition compile_operator(Op op, const json& v, const std::string& path) {
             break;
         case Op::In:
         case Op::NotIn:
-            c.values = compile_list(v, path);
+            c.values = compile_list(v, path, budget);
             break;
         case Op::Gt:
         case Op::Gte:
         case Op::Lt:
         case Op::Lte: {
-            auto n = v.is_number() ? json_number(v) : std::nullopt;
-            if (!n) bad(path, "must be a number");
+            if (!v.is_number()) wrong(v, path, "must be a number");
             Scalar s;
             s.kind = Scalar::Kind::Number;
-            s.n = *n;
+            s.n = rule_number(v, path);
             c.values.push_back(s);
             break;
         }
         case Op::Exists:
-            if (!v.is_boolean()) bad(path, "must be true or false");
+            if (!v.is_boolean()) wrong(v, path, "must be true or false");
             c.flag = v.get<bool>();
             break;
     }
@@ -254,70 +318,80 @@ namespace {
 
 using Node = Targeting::Node;
 
-std::unique_ptr<Node> compile_rule(const json& rule, const std::string& path, int depth);
+std::unique_ptr<Node> compile_rule(const json& rule, const std::string& path, int depth,
+                                   Budget& budget);
 
 std::unique_ptr<Node> compile_attribute(const std::string& name, const json& v,
-                                        const std::string& path) {
+                                        const std::string& path, Budget& budget) {
     auto node = std::make_unique<Node>();
     node->type = Node::Type::Attribute;
     node->attribute = name;
     if (v.is_array()) {
-        node->conditions.push_back(compile_operator(Op::In, v, path));
+        node->conditions.push_back(compile_operator(Op::In, v, path, budget));
     } else if (v.is_object()) {
-        if (v.empty()) bad(path, "operator object must hold at least one operator");
+        if (v.empty()) invalid_field(path, "operator object must hold at least one operator");
         for (auto it = v.begin(); it != v.end(); ++it) {
             const OpName* found = nullptr;
             for (const auto& o : kOps)
                 if (o.name == it.key()) found = &o;
             if (!found)
-                bad(path + "." + it.key(),
+                invalid_field(
+                    path + "." + it.key(),
                     "unknown operator (allowed: eq, ne, in, not_in, gt, gte, lt, lte, exists)");
             node->conditions.push_back(
-                compile_operator(found->op, it.value(), path + "." + it.key()));
+                compile_operator(found->op, it.value(), path + "." + it.key(), budget));
         }
     } else if (v.is_string() || v.is_number() || v.is_boolean()) {
-        node->conditions.push_back(compile_operator(Op::Eq, v, path));
+        node->conditions.push_back(compile_operator(Op::Eq, v, path, budget));
     } else {
-        bad(path, "must be a string, number, boolean, array or operator object");
+        wrong(v, path, "must be a string, number, boolean, array or operator object");
     }
     return node;
 }
 
 std::unique_ptr<Node> compile_list_combinator(Node::Type type, const json& v,
-                                              const std::string& path, int depth) {
-    if (!v.is_array() || v.empty()) bad(path, "must be a non-empty array of rule objects");
+                                              const std::string& path, int depth, Budget& budget) {
+    if (!v.is_array()) wrong(v, path, "must be a non-empty array of rule objects");
+    if (v.empty()) invalid_field(path, "must be a non-empty array of rule objects");
     auto node = std::make_unique<Node>();
     node->type = type;
     for (std::size_t i = 0; i < v.size(); ++i)
         node->children.push_back(
-            compile_rule(v[i], path + "[" + std::to_string(i) + "]", depth + 1));
+            compile_rule(v[i], path + "[" + std::to_string(i) + "]", depth + 1, budget));
     return node;
 }
 
-std::unique_ptr<Node> compile_rule(const json& rule, const std::string& path, int depth) {
+std::unique_ptr<Node> compile_rule(const json& rule, const std::string& path, int depth,
+                                   Budget& budget) {
     if (depth > kMaxDepth)
-        bad(path, "rules are nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    if (!rule.is_object()) bad(path, "a rule must be a JSON object");
+        invalid_field(path,
+                      "rules are nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (!rule.is_object()) wrong(rule, path, "a rule must be a JSON object");
+    budget.item();
+    check_interrupt();
     auto node = std::make_unique<Node>();
     node->type = Node::Type::All;
     for (auto it = rule.begin(); it != rule.end(); ++it) {
         const std::string& key = it.key();
         std::string sub = path + "." + key;
-        if (key.empty()) bad(path, "attribute names must not be empty");
+        if (key.empty()) invalid_field(path, "attribute names must not be empty");
         if (key == "any") {
+            budget.item();
             node->children.push_back(
-                compile_list_combinator(Node::Type::Any, it.value(), sub, depth));
+                compile_list_combinator(Node::Type::Any, it.value(), sub, depth, budget));
         } else if (key == "all") {
+            budget.item();
             node->children.push_back(
-                compile_list_combinator(Node::Type::All, it.value(), sub, depth));
+                compile_list_combinator(Node::Type::All, it.value(), sub, depth, budget));
         } else if (key == "not") {
+            budget.item();
             auto neg = std::make_unique<Node>();
             neg->type = Node::Type::Not;
-            neg->rule_text = show(it.value());
-            neg->children.push_back(compile_rule(it.value(), sub, depth + 1));
+            neg->rule_text = show_rule(it.value());
+            neg->children.push_back(compile_rule(it.value(), sub, depth + 1, budget));
             node->children.push_back(std::move(neg));
         } else {
-            node->children.push_back(compile_attribute(key, it.value(), sub));
+            node->children.push_back(compile_attribute(key, it.value(), sub, budget));
         }
     }
     // A rule of exactly one entry is that entry.
@@ -343,11 +417,11 @@ bool holds(const Condition& c, const std::string& attr, const json* v, std::stri
     switch (c.op) {
         case Op::Eq:
             if (c.values[0].equals(*v)) return true;
-            reason = attr + " " + show(*v) + " is not " + c.text;
+            reason = attr + " " + show_context(*v) + " is not " + c.text;
             return false;
         case Op::Ne:
             if (!c.values[0].equals(*v)) return true;
-            reason = attr + " " + show(*v) + " must not be " + c.text;
+            reason = attr + " " + show_context(*v) + " must not be " + c.text;
             return false;
         case Op::In:
         case Op::NotIn: {
@@ -359,10 +433,10 @@ bool holds(const Condition& c, const std::string& attr, const json* v, std::stri
                 }
             if (c.op == Op::In) {
                 if (found) return true;
-                reason = attr + " " + show(*v) + " is not in " + c.text;
+                reason = attr + " " + show_context(*v) + " is not in " + c.text;
             } else {
                 if (!found) return true;
-                reason = attr + " " + show(*v) + " must not be in " + c.text;
+                reason = attr + " " + show_context(*v) + " must not be in " + c.text;
             }
             return false;
         }
@@ -372,14 +446,15 @@ bool holds(const Condition& c, const std::string& attr, const json* v, std::stri
         case Op::Lte: {
             auto x = context_number(*v);
             if (!x) {
-                reason = attr + " " + show(*v) + " is not a number";
+                reason = attr + " " + show_context(*v) + " is not a number";
                 return false;
             }
             int cmp = compare(*x, c.values[0].n);
             bool ok = (c.op == Op::Gt && cmp > 0) || (c.op == Op::Gte && cmp >= 0) ||
                       (c.op == Op::Lt && cmp < 0) || (c.op == Op::Lte && cmp <= 0);
             if (ok) return true;
-            reason = attr + " " + show(*v) + " is not " + std::string(symbol(c.op)) + " " + c.text;
+            reason = attr + " " + show_context(*v) + " is not " + std::string(symbol(c.op)) + " " +
+                     c.text;
             return false;
         }
         case Op::Exists:
@@ -434,9 +509,10 @@ Targeting& Targeting::operator=(Targeting&&) noexcept = default;
 Targeting Targeting::compile(const nlohmann::json& rules) {
     Targeting t;
     if (rules.is_null()) return t;
-    if (!rules.is_object()) bad("targeting", "a rule must be a JSON object");
+    if (!rules.is_object()) wrong_type("targeting", "a rule must be a JSON object");
     if (rules.empty()) return t;
-    t.root_ = compile_rule(rules, "targeting", 1);
+    Budget budget;
+    t.root_ = compile_rule(rules, "targeting", 1, budget);
     return t;
 }
 
@@ -452,8 +528,7 @@ MatchResult Targeting::match(const nlohmann::json& context) const {
     if (context.is_null()) {
         ctx = &kEmpty;
     } else if (!context.is_object()) {
-        throw Error(sqlstate::kInvalidParameterValue,
-                    "invalid context: must be a JSON object of attributes");
+        wrong_type("context", "must be a JSON object of attributes");
     }
     result.matched = evaluate(*root_, *ctx, result.reason);
     if (result.matched) result.reason.clear();
@@ -461,9 +536,10 @@ MatchResult Targeting::match(const nlohmann::json& context) const {
 }
 
 void validate_context(const nlohmann::json& context) {
-    if (!context.is_object()) wrong_type("context", "must be a JSON object");
+    if (context.is_null()) return;
+    if (!context.is_object()) wrong_type("context", "must be a JSON object of attributes");
+    require_document_limits(context, "context");
     require_representable_numbers(context, "context");
-    if (json_depth(context) > 32) invalid_field("context", "must be at most 32 levels deep");
 }
 
 }  // namespace abx

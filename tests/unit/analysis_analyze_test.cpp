@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis_fixtures.hpp"
+#include "expect_error.hpp"
 
 #include <cmath>
 #include <string>
@@ -473,6 +474,27 @@ TEST(AnalysisAnalyze, InvalidInputIsAnError) {
     d.variants = {arm("a", true, 10, {rate(10, 1)}), arm("b", false, 10, {rate(10, 1)})};
     d.settings.confidence = 1.5;
     EXPECT_THROW(abx::analysis::analyze(d, false), abx::Error);
+}
+
+}  // namespace
+
+namespace {
+
+// Numbers outside their range are 22003; a wrong shape or inconsistent values stay 22023.
+TEST(AnalysisAnalyze, InputOutOfRangeIs22003) {
+    ExperimentData d = experiment(kConversion);
+    d.variants = {arm("control", true, -1, {rate(10, 1)}), arm("t", false, 10, {rate(10, 2)})};
+    expect_error([&] { abx::analysis::analyze(d, false); }, "22003",
+                 "invalid variants[0].assigned:");
+    d.variants = {arm("control", true, 10, {rate(10, 1)}), arm("t", false, 10, {rate(NAN, 2)})};
+    expect_error([&] { abx::analysis::analyze(d, false); }, "22003",
+                 "invalid variants[1].metrics[0].n:");
+    d.variants = {arm("control", true, 10, {rate(10, 1)}), arm("t", false, 10, {rate(10, 2)}, -1)};
+    expect_error([&] { abx::analysis::analyze(d, false); }, "22003", "invalid variants[1].weight:");
+    d.variants[1].weight = 1;
+    d.settings.confidence = 1.5;
+    expect_error([&] { abx::analysis::analyze(d, false); }, "22003",
+                 "invalid analysis.confidence:");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // Parsing of the analysis documents: "metrics", "analysis" and "winner_policy"
-// (include/abx/analysis.hpp). Every error path checks SQLSTATE 22023 and the path in the message.
+// (include/abx/analysis.hpp). Every error path checks the SQLSTATE (error.hpp's rule) and the path
+// in the message.
 #include "abx/analysis.hpp"
 #include "abx/error.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <string>
 
 namespace {
@@ -14,24 +17,39 @@ using abx::analysis::MetricRole;
 using abx::stats::Better;
 using nlohmann::json;
 
-// Expects Error 22023 whose message starts with "invalid <path>:" (and contains `also`).
-template <typename F>
-void expect_invalid(F&& f, const std::string& path, const std::string& also = "") {
+// Expects Error `sqlstate` whose message starts with "invalid <path>:" (22004: "<path> must not be
+// null") and contains `also`.
+void expect_code(const std::function<void()>& f, const std::string& sqlstate,
+                 const std::string& path, const std::string& also = "") {
     try {
         f();
         ADD_FAILURE() << "no error for " << path;
     } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
+        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
         const std::string msg = e.what();
-        EXPECT_EQ(msg.rfind("invalid " + path + ":", 0), 0u) << msg;
+        const std::string start =
+            sqlstate == "22004" ? path + " must not be null" : "invalid " + path + ":";
+        EXPECT_EQ(msg.rfind(start, 0), 0u) << msg;
         if (!also.empty()) {
             EXPECT_NE(msg.find(also), std::string::npos) << msg;
         }
     }
 }
 
+void expect_invalid(const std::function<void()>& f, const std::string& path,
+                    const std::string& also = "") {
+    expect_code(f, "22023", path, also);
+}
+
+const char* const kDoubleRange = "number is out of range for double precision";
+
 void bad_metrics(const json& doc, const std::string& path, const std::string& also = "") {
     expect_invalid([&] { abx::analysis::parse_metrics(doc); }, path, also);
+}
+
+void bad_metrics_code(const json& doc, const std::string& sqlstate, const std::string& path,
+                      const std::string& also = "") {
+    expect_code([&] { abx::analysis::parse_metrics(doc); }, sqlstate, path, also);
 }
 
 TEST(AnalysisMetrics, ParsesSeedLikeDocument) {
@@ -91,9 +109,9 @@ TEST(AnalysisMetrics, EmptyOrNullMeansNoMetrics) {
 }
 
 TEST(AnalysisMetrics, ErrorPathsNameTheField) {
-    bad_metrics(json::array(), "metrics", "JSON object");
+    bad_metrics_code(json::array(), "22P02", "metrics", "JSON object");
     bad_metrics(json::parse(R"({"primry": {}})"), "metrics.primry", "unknown field");
-    bad_metrics(json::parse(R"({"primary": 3})"), "metrics.primary", "JSON object");
+    bad_metrics_code(json::parse(R"({"primary": 3})"), "22P02", "metrics.primary", "JSON object");
     bad_metrics(json::parse(R"({"primary": {"kind": "rate"}})"), "metrics.primary.key", "required");
     bad_metrics(json::parse(R"({"primary": {"kind": "count", "event": "cart:add"}})"),
                 "metrics.primary.key", "required when the event key 'cart:add'");
@@ -105,6 +123,10 @@ TEST(AnalysisMetrics, ErrorPathsNameTheField) {
                 "metrics.primary.kind", "must be one of count, sum, avg, rate");
     bad_metrics(json::parse(R"({"primary": {"key": "a", "event": "e"}})"), "metrics.primary.kind",
                 "required");
+    bad_metrics_code(json::parse(R"({"primary": {"key": "a", "kind": null, "event": "e"}})"),
+                     "22004", "metrics.primary.kind");
+    bad_metrics_code(json::parse(R"({"primary": {"key": "a", "kind": 1, "event": "e"}})"), "22P02",
+                     "metrics.primary.kind", "string");
     bad_metrics(json::parse(R"({"secondary": [{"key": "a", "kind": "rate", "event": "e"},
                                              {"key": "b", "kind": "ratio", "event": "e"}]})"),
                 "metrics.secondary[1].kind", "must be one of count, sum, avg, rate");
@@ -121,8 +143,10 @@ TEST(AnalysisMetrics, ErrorPathsNameTheField) {
                 "metrics.primary.denominator", "differ");
     bad_metrics(json::parse(R"({"primary": {"key": "a", "kind": "rate", "event": "bad event"}})"),
                 "metrics.primary.event", "[A-Za-z0-9_.:-]{1,64}");
-    bad_metrics(json::parse(R"({"primary": {"key": "a", "kind": "rate", "event": 5}})"),
-                "metrics.primary.event", "string");
+    bad_metrics_code(json::parse(R"({"primary": {"key": "a", "kind": "rate", "event": 5}})"),
+                     "22P02", "metrics.primary.event", "string");
+    bad_metrics_code(json::parse(R"({"primary": {"key": ["a"], "kind": "rate", "event": "e"}})"),
+                     "22P02", "metrics.primary.key", "string");
     bad_metrics(
         json{{"primary", {{"key", "a"}, {"kind", "rate"}, {"event", std::string(65, 'e')}}}},
         "metrics.primary.event");
@@ -132,8 +156,10 @@ TEST(AnalysisMetrics, ErrorPathsNameTheField) {
     bad_metrics(json::parse(R"({"primary": {"key": "a", "kind": "rate", "event": "e",
                                             "goal": "x"}})"),
                 "metrics.primary.goal", "unknown field");
-    bad_metrics(json::parse(R"({"secondary": {"key": "a", "kind": "rate", "event": "e"}})"),
-                "metrics.secondary", "array");
+    bad_metrics_code(json::parse(R"({"secondary": {"key": "a", "kind": "rate", "event": "e"}})"),
+                     "22P02", "metrics.secondary", "array");
+    bad_metrics_code(json::parse(R"({"guardrails": ["errors"]})"), "22P02", "metrics.guardrails[0]",
+                     "JSON object");
     bad_metrics(json::parse(R"({"primary": {"key": "a", "kind": "rate", "event": "e"},
                                "guardrails": [{"key": "a", "kind": "rate", "event": "x"}]})"),
                 "metrics.guardrails[0].key", "duplicate metric key 'a'");
@@ -175,28 +201,52 @@ TEST(AnalysisSettings, DefaultsAndValues) {
 }
 
 TEST(AnalysisSettings, ErrorPathsNameTheField) {
-    auto bad = [](const char* doc, const std::string& path, const std::string& also = "") {
-        expect_invalid([&] { abx::analysis::parse_settings(json::parse(doc)); }, path, also);
+    auto bad = [](const char* code, const char* doc, const std::string& path,
+                  const std::string& also = "") {
+        expect_code([&] { abx::analysis::parse_settings(json::parse(doc)); }, code, path, also);
     };
-    bad(R"({"confidence": 1})", "analysis.confidence", "between 0 and 1");
-    bad(R"({"confidence": "0.95"})", "analysis.confidence");
-    bad(R"({"srm_threshold": 0})", "analysis.srm_threshold");
-    bad(R"({"prior": {"alpha": 0}})", "analysis.prior.alpha", "> 0");
-    bad(R"({"prior": {"gamma": 1}})", "analysis.prior.gamma", "unknown field");
-    bad(R"({"sequential": {"tau": -1}})", "analysis.sequential.tau", "> 0");
-    bad(R"({"sequential": {"alpha": 2}})", "analysis.sequential.alpha");
-    bad(R"({"sequential": {"planned_subjects_per_arm": 0}})",
+    // out of range: 22003
+    bad("22003", R"({"confidence": 1})", "analysis.confidence", "between 0 and 1");
+    bad("22003", R"({"srm_threshold": 0})", "analysis.srm_threshold");
+    bad("22003", R"({"prior": {"alpha": 0}})", "analysis.prior.alpha", "> 0");
+    bad("22003", R"({"sequential": {"tau": -1}})", "analysis.sequential.tau", "> 0");
+    bad("22003", R"({"sequential": {"alpha": 2}})", "analysis.sequential.alpha");
+    bad("22003", R"({"sequential": {"planned_subjects_per_arm": 0}})",
         "analysis.sequential.planned_subjects_per_arm");
-    bad(R"({"fail_fast": {"threshold": 1.5}})", "analysis.fail_fast.threshold");
-    bad(R"({"fail_fast": {"min_samples": -1}})", "analysis.fail_fast.min_samples");
-    bad(R"({"fail_fast": {"min_sample": 1}})", "analysis.fail_fast.min_sample", "unknown field");
-    bad(R"({"bandit": {"min_share": 0.6}})", "analysis.bandit.min_share");
-    bad(R"({"bandit": {"draws": 0}})", "analysis.bandit.draws");
-    bad(R"({"bandit": {"draws": 20000000}})", "analysis.bandit.draws");
-    bad(R"({"bandit": {"seed": -1}})", "analysis.bandit.seed");
-    bad(R"({"bandit": {"arms": 2}})", "analysis.bandit.arms", "unknown field");
-    bad(R"({"level": 0.9})", "analysis.level", "unknown field");
-    bad(R"([1])", "analysis", "JSON object");
+    bad("22003", R"({"fail_fast": {"threshold": 1.5}})", "analysis.fail_fast.threshold");
+    bad("22003", R"({"fail_fast": {"min_samples": -1}})", "analysis.fail_fast.min_samples");
+    bad("22003", R"({"bandit": {"min_share": 0.6}})", "analysis.bandit.min_share");
+    bad("22003", R"({"bandit": {"draws": 0}})", "analysis.bandit.draws");
+    bad("22003", R"({"bandit": {"draws": 20000000}})", "analysis.bandit.draws");
+    bad("22003", R"({"bandit": {"seed": -1}})", "analysis.bandit.seed");
+    // wrong JSON type: 22P02
+    bad("22P02", R"({"confidence": "0.95"})", "analysis.confidence", "must be a number");
+    bad("22P02", R"({"prior": {"beta": true}})", "analysis.prior.beta", "must be a number");
+    bad("22P02", R"({"bandit": {"draws": 100.5}})", "analysis.bandit.draws", "integer");
+    bad("22P02", R"({"bandit": {"seed": "42"}})", "analysis.bandit.seed");
+    bad("22P02", R"({"sequential": [0.05]})", "analysis.sequential", "JSON object");
+    bad("22P02", R"([1])", "analysis", "JSON object");
+    // other bad values: 22023
+    bad("22023", R"({"prior": {"gamma": 1}})", "analysis.prior.gamma", "unknown field");
+    bad("22023", R"({"fail_fast": {"min_sample": 1}})", "analysis.fail_fast.min_sample",
+        "unknown field");
+    bad("22023", R"({"bandit": {"arms": 2}})", "analysis.bandit.arms", "unknown field");
+    bad("22023", R"({"level": 0.9})", "analysis.level", "unknown field");
+}
+
+// The glue reads a number that does not fit a double (1e999 is valid jsonb) as NaN.
+TEST(AnalysisSettings, NumbersThatDidNotFitAreOutOfRange) {
+    for (const char* pointer :
+         {"/confidence", "/prior/alpha", "/sequential/planned_subjects_per_arm",
+          "/fail_fast/min_samples", "/bandit/min_share", "/bandit/draws", "/bandit/seed"}) {
+        SCOPED_TRACE(pointer);
+        json doc = json::object();
+        doc[json::json_pointer(pointer)] = NAN;
+        std::string path = std::string("analysis") + pointer;
+        for (char& c : path)
+            if (c == '/') c = '.';
+        expect_code([&] { abx::analysis::parse_settings(doc); }, "22003", path, kDoubleRange);
+    }
 }
 
 TEST(AnalysisWinnerPolicy, DefaultsAndAllFields) {
@@ -235,24 +285,44 @@ TEST(AnalysisWinnerPolicy, DefaultsAndAllFields) {
 }
 
 TEST(AnalysisWinnerPolicy, ErrorPathsNameTheField) {
-    auto bad = [](const char* doc, const std::string& path, const std::string& also = "") {
-        expect_invalid([&] { abx::analysis::parse_winner_policy(json::parse(doc)); }, path, also);
+    auto bad = [](const char* code, const char* doc, const std::string& path,
+                  const std::string& also = "") {
+        expect_code([&] { abx::analysis::parse_winner_policy(json::parse(doc)); }, code, path,
+                    also);
     };
-    bad(R"({"mode": "auto"})", "winner_policy.mode", "manual");
-    bad(R"({"min_assignments": -1})", "winner_policy.min_assignments", "integer >= 0");
-    bad(R"({"min_assignments": 10.5})", "winner_policy.min_assignments", "integer");
-    bad(R"({"min_assignments": "1000"})", "winner_policy.min_assignments");
-    bad(R"({"pick_after_hours": -2})", "winner_policy.pick_after_hours", ">= 0");
-    bad(R"({"min_exposures": 10})", "winner_policy.exposure_event", "required");
-    bad(R"({"exposure_event": "a b"})", "winner_policy.exposure_event");
-    bad(R"({"min_conversions": 1e30})", "winner_policy.min_conversions");
-    bad(R"({"override_variant": 3})", "winner_policy.override_variant", "string");
-    bad(R"({"confidence": 95})", "winner_policy.confidence", "between 0 and 1");
-    bad(R"({"min_improvement": -0.1})", "winner_policy.min_improvement");
-    bad(R"({"max_error_rate": 1.5})", "winner_policy.max_error_rate");
-    bad(R"({"error_metric": ""})", "winner_policy.error_metric");
-    bad(R"({"require_manual_approval": "yes"})", "winner_policy.require_manual_approval");
-    bad(R"({"pickAfterMs": 1000})", "winner_policy.pickAfterMs", "unknown field");
+    // out of range: 22003
+    bad("22003", R"({"min_assignments": -1})", "winner_policy.min_assignments", "integer >= 0");
+    bad("22003", R"({"min_assignments": 9223372036854775808})", "winner_policy.min_assignments");
+    bad("22003", R"({"pick_after_hours": -2})", "winner_policy.pick_after_hours", ">= 0");
+    bad("22003", R"({"min_conversions": 1e30})", "winner_policy.min_conversions");
+    bad("22003", R"({"confidence": 95})", "winner_policy.confidence", "between 0 and 1");
+    bad("22003", R"({"min_improvement": -0.1})", "winner_policy.min_improvement");
+    bad("22003", R"({"max_error_rate": 1.5})", "winner_policy.max_error_rate");
+    // wrong JSON type: 22P02
+    bad("22P02", R"({"min_assignments": 10.5})", "winner_policy.min_assignments", "integer");
+    bad("22P02", R"({"min_assignments": "1000"})", "winner_policy.min_assignments");
+    bad("22P02", R"({"override_variant": 3})", "winner_policy.override_variant", "string");
+    bad("22P02", R"({"mode": true})", "winner_policy.mode", "string");
+    bad("22P02", R"({"confidence": "high"})", "winner_policy.confidence", "must be a number");
+    bad("22P02", R"({"require_manual_approval": "yes"})", "winner_policy.require_manual_approval");
+    bad("22P02", R"("automatic")", "winner_policy", "JSON object");
+    // other bad values: 22023
+    bad("22023", R"({"mode": "auto"})", "winner_policy.mode", "manual");
+    bad("22023", R"({"min_exposures": 10})", "winner_policy.exposure_event", "required");
+    bad("22023", R"({"exposure_event": "a b"})", "winner_policy.exposure_event");
+    bad("22023", R"({"error_metric": ""})", "winner_policy.error_metric");
+    bad("22023", R"({"pickAfterMs": 1000})", "winner_policy.pickAfterMs", "unknown field");
+}
+
+TEST(AnalysisWinnerPolicy, NumbersThatDidNotFitAreOutOfRange) {
+    for (const char* key : {"pick_after_hours", "min_assignments", "min_exposures",
+                            "min_conversions", "confidence", "min_improvement", "max_error_rate"}) {
+        SCOPED_TRACE(key);
+        json doc = {{"exposure_event", "view"}};
+        doc[key] = NAN;
+        expect_code([&] { abx::analysis::parse_winner_policy(doc); }, "22003",
+                    std::string("winner_policy.") + key, kDoubleRange);
+    }
 }
 
 TEST(AnalysisWinnerPolicy, ValidateAgainstMetrics) {

@@ -183,7 +183,7 @@ TEST(EventInputTest, InvalidFieldsAreNamed) {
                      -std::numeric_limits<double>::infinity(), std::nan("")}) {
         e = good_event();
         e.value = v;
-        expect_invalid_event(e, "value");
+        expect_error([&] { abx::validate_event(e, limits()); }, "22003", "invalid value:");
     }
 
     e = good_event();
@@ -203,20 +203,90 @@ TEST(EventInputTest, InvalidFieldsAreNamed) {
     expect_error([&] { abx::validate_event(e, limits()); }, "22P02", "invalid meta:");
 }
 
+TEST(EventInputTest, ValueRange) {
+    const std::string why = "invalid value: must be 0 or have a magnitude between 1e-15 and 1e15";
+    for (double v : {0.0, -0.0, 1e-15, -1e-15, 1e15, -1e15, 1.0, 49.99, -3.5}) {
+        EventInput e = good_event();
+        e.value = v;
+        SCOPED_TRACE(v);
+        EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    }
+    for (double v : {1e15 * (1 + 1e-15), -1.0000001e15, 9.99e-16, -1e-300, 5e-324, 1e300,
+                     std::numeric_limits<double>::infinity(), std::nan("")}) {
+        EventInput e = good_event();
+        e.value = v;
+        SCOPED_TRACE(v);
+        expect_error([&] { abx::validate_event(e, limits()); }, "22003", why);
+    }
+    // Why the range: 10^9 squares of the largest value stay finite, of the smallest stay normal.
+    EXPECT_TRUE(std::isfinite(1e9 * (1e15 * 1e15)));
+    EXPECT_TRUE(std::isnormal(1e-15 * 1e-15));
+}
+
+TEST(EventInputTest, SubjectIsOneTo256Bytes) {
+    EXPECT_NO_THROW(abx::validate_subject("u"));
+    EXPECT_NO_THROW(abx::validate_subject(std::string(256, 's')));
+    std::string accented;  // 128 two-byte characters: 256 bytes
+    for (int i = 0; i < 128; ++i) accented += "\xc3\xa9";
+    EXPECT_NO_THROW(abx::validate_subject(accented));
+    expect_error([&] { abx::validate_subject(accented + "x"); }, "22023",
+                 "invalid subject: must be at most 256 bytes");
+    expect_error([] { abx::validate_subject(""); }, "22023", "invalid subject: must not be empty");
+    expect_error([] { abx::validate_subject("", "events[2].subject"); }, "22023",
+                 "invalid events[2].subject:");
+}
+
+TEST(EventInputTest, MetaLimits) {
+    EventInput e = good_event();
+    e.meta = {{"k", std::string(65536 - 8, 'x')}};  // exactly 65536 bytes of JSON text
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    e.meta["k"] = std::string(65536 - 7, 'x');
+    expect_error([&] { abx::validate_event(e, limits()); }, "22023",
+                 "invalid meta: must be at most 65536 bytes");
+    json deep = json::object();
+    for (int i = 1; i < 32; ++i) deep = json{{"d", deep}};
+    e.meta = deep;  // 32 levels
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    e.meta = json{{"d", deep}};
+    expect_error([&] { abx::validate_event(e, limits()); }, "22023",
+                 "invalid meta: must not be nested more than 32 levels deep");
+    e.meta = {{"price", NAN}};
+    expect_error([&] { abx::validate_event(e, limits()); }, "22003",
+                 "invalid meta.price: number is out of range for double precision");
+}
+
 TEST(EventInputTest, FutureSkewIsLimited) {
     EventInput e = good_event();
     e.ts_us = limits().now_us + 300 * kSecond;  // exactly at the limit
     EXPECT_NO_THROW(abx::validate_event(e, limits()));
     e.ts_us = limits().now_us + 300 * kSecond + 1;
-    expect_invalid_event(e, "ts");
+    expect_error([&] { abx::validate_event(e, limits()); }, "22008",
+                 "invalid ts: is more than 300 s in the future");
     e.ts_us = std::numeric_limits<std::int64_t>::max();
-    expect_invalid_event(e, "ts");
-    e.ts_us = std::numeric_limits<std::int64_t>::min();  // the past is fine
-    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    expect_error([&] { abx::validate_event(e, limits()); }, "22008", "invalid ts:");
     EventLimits strict = limits();
     strict.max_future_us = 0;
     e.ts_us = strict.now_us + 1;
-    expect_error([&] { abx::validate_event(e, strict); }, "22023", "invalid ts:");
+    expect_error([&] { abx::validate_event(e, strict); }, "22008", "invalid ts:");
+}
+
+TEST(EventInputTest, TimestampsStartIn2000) {
+    EventInput e = good_event();
+    e.ts_us = parse_rfc3339_micros("2000-01-01T00:00:00Z");  // the first accepted instant
+    EXPECT_EQ(*e.ts_us, abx::kMinEventTsUs);
+    EXPECT_NO_THROW(abx::validate_event(e, limits()));
+    e.ts_us = *e.ts_us - 1;
+    expect_error([&] { abx::validate_event(e, limits()); }, "22008",
+                 "invalid ts: must not be before 2000-01-01");
+    e.ts_us = std::numeric_limits<std::int64_t>::min();
+    expect_error([&] { abx::validate_event(e, limits()); }, "22008", "invalid ts:");
+    // A batch item names its path; the parser itself still reads any year for other callers.
+    expect_error(
+        [] {
+            abx::parse_event_item({{"event", "v"}, {"ts", "1999-12-31T23:59:59Z"}}, 3, limits());
+        },
+        "22008", "invalid events[3].ts: must not be before 2000-01-01");
+    EXPECT_EQ(parse_rfc3339_micros("1999-12-31T23:59:59Z"), abx::kMinEventTsUs - kSecond);
 }
 
 // --- parse_event_item -----------------------------------------------------------------------
@@ -257,9 +327,18 @@ TEST(EventInputTest, ItemDefaults) {
     EXPECT_FALSE(e.organization);
     // once defaults are known, validate_event requires them
     expect_error([&] { abx::validate_event(e, limits()); }, "22023", "invalid experiment:");
-    e = item({{"event", "view"}, {"organization", nullptr}, {"value", nullptr}, {"ts", nullptr}});
+    e = item({{"event", "view"}, {"organization", nullptr}, {"ts", nullptr}, {"meta", nullptr}});
     EXPECT_FALSE(e.organization);
+    EXPECT_FALSE(e.ts_us);
+    EXPECT_EQ(e.meta, json::object());
     EXPECT_DOUBLE_EQ(e.value, 1.0);
+    // An explicit null value is refused, like abx.track(..., value => NULL).
+    expect_error(
+        [] {
+            item({{"event", "view"}, {"value", nullptr}});
+        },
+        "22004", "events[3].value must not be null");
+    expect_error([] { item({{"event", nullptr}}); }, "22004", "events[3].event must not be null");
 }
 
 TEST(EventInputTest, NumericSubjectBecomesDecimalString) {
@@ -285,7 +364,12 @@ TEST(EventInputTest, ItemErrorsNameThePath) {
     expect_item_error({{"event", "view"}, {"value", "12"}}, "22P02", ".value");
     expect_item_error({{"event", "view"}, {"ts", 1795334400}}, "22P02", ".ts");
     expect_item_error({{"event", "view"}, {"ts", "2023-02-29T00:00:00Z"}}, "22007", ".ts");
-    expect_item_error({{"event", "view"}, {"ts", "2026-11-22T08:05:01Z"}}, "22023", ".ts");
+    expect_item_error({{"event", "view"}, {"ts", "2026-11-22T08:05:01Z"}}, "22008", ".ts");
+    expect_item_error({{"event", "view"}, {"value", 1e16}}, "22003", ".value");
+    expect_item_error({{"event", "view"}, {"value", -1e-16}}, "22003", ".value");
+    expect_item_error({{"event", "view"}, {"value", true}}, "22P02", ".value");
+    expect_item_error({{"event", "view"}, {"meta", {{"k", std::string(65536, 'x')}}}}, "22023",
+                      ".meta");
     expect_item_error({{"event", "view"}, {"meta", json::array()}}, "22P02", ".meta");
     expect_item_error({{"event", "view"}, {"meta", "x"}}, "22P02", ".meta");
     expect_item_error({{"event", "view"}, {"idempotency_key", ""}}, "22023", ".idempotency_key");
@@ -303,6 +387,28 @@ TEST(EventInputTest, ItemErrorsNameThePath) {
         "22P02", "invalid events[0].value:");
     // exactly at the skew limit is accepted
     EXPECT_NO_THROW(item({{"event", "view"}, {"ts", "2026-11-22T08:05:00Z"}}));
+    EXPECT_DOUBLE_EQ(item({{"event", "view"}, {"value", 0}}).value, 0.0);
+    EXPECT_DOUBLE_EQ(item({{"event", "view"}, {"value", -1e15}}).value, -1e15);
+}
+
+// The glue reads a number that did not fit a double (1e999 is valid jsonb) as NaN; anywhere in an
+// item it is refused naming its path.
+TEST(EventInputTest, ItemNumbersThatDidNotFitAreOutOfRange) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"/value", "events[2].value"},
+        {"/meta/price", "events[2].meta.price"},
+        {"/meta/cart/1", "events[2].meta.cart[1]"},
+        {"/subject", "events[2].subject"},
+    };
+    for (const auto& [pointer, path] : cases) {
+        SCOPED_TRACE(path);
+        json j = json::parse(R"({"event": "buy", "value": 3, "subject": 7,
+                                 "meta": {"price": 1, "cart": [1, 2]}})");
+        j[json::json_pointer(pointer)] = NAN;
+        expect_error(
+            [&] { abx::parse_event_item(j, 2, limits()); }, "22003",
+            std::string("invalid ") + path + ": number is out of range for double precision");
+    }
 }
 
 // --- batch_items ----------------------------------------------------------------------------
@@ -314,19 +420,25 @@ TEST(EventInputTest, BatchShapes) {
     EXPECT_EQ(&abx::batch_items(wrapped), &wrapped["events"]);
     EXPECT_EQ(abx::batch_items(json::array()).size(), 0u);
 
-    const char* bad[] = {
-        R"({"events": {"event": "a"}})",
-        R"({"events": [], "extra": 1})",
-        R"({"event": "a"})",
-        R"({})",
-        R"("events")",
-        R"(null)",
-        R"(3)",
-        R"({"events": null})",
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"events": {"event": "a"}})", "22P02"},
+        {R"({"events": "x"})", "22P02"},
+        {R"("x")", "22P02"},
+        {R"("events")", "22P02"},
+        {R"(3)", "22P02"},
+        {R"(true)", "22P02"},
+        {R"({"events": [], "extra": 1})", "22023"},
+        {R"({"event": "a"})", "22023"},
+        {R"({})", "22023"},
     };
-    for (const char* text : bad) {
+    for (const auto& [text, code] : bad) {
         SCOPED_TRACE(text);
-        expect_error([&] { abx::batch_items(json::parse(text)); }, "22023", "invalid events:");
+        expect_error([&] { abx::batch_items(json::parse(text)); }, code, "invalid events:");
+    }
+    for (const char* text : {R"(null)", R"({"events": null})"}) {
+        SCOPED_TRACE(text);
+        expect_error([&] { abx::batch_items(json::parse(text)); }, "22004",
+                     "events must not be null");
     }
 }
 

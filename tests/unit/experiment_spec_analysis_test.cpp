@@ -16,11 +16,11 @@ json base() {
                                     "objective": "minimize"}]}})");
 }
 
-std::string refusal(const json& spec) {
+std::string refusal(const json& spec, const std::string& sqlstate = "22023") {
     try {
         abx::parse_experiment_spec(spec);
     } catch (const Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023");
+        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
         return e.what();
     }
     return "accepted";
@@ -52,7 +52,7 @@ TEST(ExperimentSpecAnalysis, BanditFloorMustLeaveRoomForEveryArm) {
     json spec = base();
     spec["kind"] = "bandit";
     spec["analysis"] = {{"bandit", {{"min_share", 0.34}}}};  // 3 arms: at most 1/3
-    EXPECT_NE(refusal(spec).find("analysis.bandit.min_share"), std::string::npos);
+    EXPECT_NE(refusal(spec, "22003").find("analysis.bandit.min_share"), std::string::npos);
     spec["analysis"] = {{"bandit", {{"min_share", 0.33}}}};
     EXPECT_EQ(refusal(spec), "accepted");
 }
@@ -60,5 +60,7 @@ TEST(ExperimentSpecAnalysis, BanditFloorMustLeaveRoomForEveryArm) {
 TEST(ExperimentSpecAnalysis, BadSettingNamesItsPath) {
     json spec = base();
     spec["analysis"] = {{"confidence", 1.5}};
-    EXPECT_NE(refusal(spec).find("analysis.confidence"), std::string::npos);
+    EXPECT_NE(refusal(spec, "22003").find("analysis.confidence"), std::string::npos);
+    spec["analysis"] = {{"confidence", "95%"}};
+    EXPECT_NE(refusal(spec, "22P02").find("analysis.confidence"), std::string::npos);
 }

@@ -43,10 +43,18 @@ json minimal() {
     return json::parse(R"({"code": "exp1", "variants": [{"key": "a"}, {"key": "b"}]})");
 }
 
-// parse_experiment_spec(payload) must fail with 22023 naming `field`.
-void expect_invalid(const json& payload, const std::string& field) {
-    expect_error([&] { abx::parse_experiment_spec(payload); }, "22023", "invalid " + field + ":");
+// parse_experiment_spec(payload) must fail with `sqlstate` naming `field`.
+void expect_code(const json& payload, const std::string& sqlstate, const std::string& field) {
+    expect_error([&] { abx::parse_experiment_spec(payload); }, sqlstate,
+                 sqlstate == "22004" ? field + " must not be null" : "invalid " + field + ":");
 }
+
+// The same with 22023 (a bad value that is neither of the wrong type nor out of range).
+void expect_invalid(const json& payload, const std::string& field) {
+    expect_code(payload, "22023", field);
+}
+
+const char* const kDoubleRange = "number is out of range for double precision";
 
 template <class F>
 json with(F change) {
@@ -100,10 +108,43 @@ TEST(ExperimentSpecTest, DefaultsApply) {
 TEST(ExperimentSpecTest, BanditKind) {
     json p = minimal();
     p["kind"] = "bandit";
+    p["metrics"] = {{"primary", {{"key", "conversion"}, {"kind", "rate"}, {"event", "buy"}}}};
     auto s = abx::parse_experiment_spec(p);
     EXPECT_EQ(s.kind, ExperimentKind::Bandit);
     EXPECT_EQ(abx::to_string(s.kind), "bandit");
     EXPECT_EQ(abx::to_string(ExperimentKind::AB), "ab");
+}
+
+TEST(ExperimentSpecTest, BanditNeedsAPrimaryRateMetric) {
+    const std::string why =
+        "invalid metrics.primary: a bandit experiment needs a primary metric of kind rate";
+    json p = minimal();
+    p["kind"] = "bandit";
+    expect_error([&] { abx::parse_experiment_spec(p); }, "22023", why);  // no metrics at all
+    p["metrics"] = {{"secondary", {{{"key", "conversion"}, {"kind", "rate"}, {"event", "buy"}}}}};
+    expect_error([&] { abx::parse_experiment_spec(p); }, "22023", why);  // no primary
+    p["metrics"] = {{"primary", {{"key", "revenue"}, {"kind", "sum"}, {"event", "buy"}}}};
+    expect_error([&] { abx::parse_experiment_spec(p); }, "22023", why);  // not a rate
+    // Updates: a draft turned into a bandit, or a bandit losing its primary metric.
+    expect_error(
+        [] {
+            abx::apply_update(abx::parse_experiment_spec(minimal()), Status::Draft,
+                              json::parse(R"({"kind": "bandit"})"));
+        },
+        "22023", why);
+    p["metrics"] = {{"primary", {{"key", "conversion"}, {"kind", "rate"}, {"event", "buy"}}}};
+    const ExperimentSpec bandit = abx::parse_experiment_spec(p);
+    for (Status st : {Status::Draft, Status::Running}) {
+        expect_error([&] { abx::apply_update(bandit, st, json::parse(R"({"metrics": {}})")); },
+                     "22023", why);
+        expect_error(
+            [&] {
+                abx::apply_update(bandit, st, json::parse(R"({"metrics": {"primary":
+                    {"key": "n", "kind": "count", "event": "buy"}}})"));
+            },
+            "22023", why);
+    }
+    EXPECT_NO_THROW(abx::apply_update(bandit, Status::Running, json::parse(R"({"name": "B"})")));
 }
 
 TEST(ExperimentSpecTest, ControlDefaultsToFirstVariant) {
@@ -124,43 +165,77 @@ TEST(ExperimentSpecTest, ControlDefaultsToFirstVariant) {
 }
 
 TEST(ExperimentSpecTest, InvalidTopLevelFields) {
-    expect_invalid(json::array(), "experiment");
+    expect_code(json::array(), "22P02", "experiment");
+    expect_code(json("x"), "22P02", "experiment");
     expect_invalid(with([](json& p) { p["traffic"] = 1; }), "traffic");
     expect_invalid(with([](json& p) { p.erase("code"); }), "code");
+    expect_code(with([](json& p) { p["code"] = nullptr; }), "22004", "code");
     expect_invalid(with([](json& p) { p["code"] = "has space"; }), "code");
     expect_invalid(with([](json& p) { p["code"] = ""; }), "code");
     expect_invalid(with([](json& p) { p["code"] = std::string(129, 'c'); }), "code");
-    expect_invalid(with([](json& p) { p["code"] = 12; }), "code");
+    expect_code(with([](json& p) { p["code"] = 42; }), "22P02", "code");
     EXPECT_NO_THROW(
         abx::parse_experiment_spec(with([](json& p) { p["code"] = std::string(128, 'c'); })));
-    expect_invalid(with([](json& p) { p["name"] = 3; }), "name");
+    expect_code(with([](json& p) { p["name"] = 3; }), "22P02", "name");
     expect_invalid(with([](json& p) { p["name"] = ""; }), "name");
-    expect_invalid(with([](json& p) { p["description"] = json::object(); }), "description");
+    expect_code(with([](json& p) { p["description"] = json::object(); }), "22P02", "description");
     expect_invalid(with([](json& p) { p["kind"] = "abn"; }), "kind");
-    expect_invalid(with([](json& p) { p["kind"] = true; }), "kind");
+    expect_code(with([](json& p) { p["kind"] = true; }), "22P02", "kind");
+    expect_code(with([](json& p) {
+                    p["targeting"] = {{"txn_count", {{"gte", "x"}}}};
+                }),
+                "22P02", "targeting.txn_count.gte");
     expect_invalid(with([](json& p) {
-                       p["targeting"] = {{"txn_count", {{"gte", "x"}}}};
+                       p["targeting"] = {{"txn_count", {{"gtee", 1}}}};
                    }),
-                   "targeting.txn_count.gte");
-    expect_invalid(with([](json& p) { p["targeting"] = json::array(); }), "targeting");
-    for (const json& c : {json(0), json(-0.1), json(1.5), json("0.5"), json(true)})
-        expect_invalid(with([&](json& p) { p["coverage"] = c; }), "coverage");
+                   "targeting.txn_count.gtee");
+    expect_code(with([](json& p) { p["targeting"] = json::array(); }), "22P02", "targeting");
+    for (const json& c : {json(0), json(-0.1), json(1.5), json(1e300)})
+        expect_code(with([&](json& p) { p["coverage"] = c; }), "22003", "coverage");
+    for (const json& c : {json("0.5"), json(true), json::array({0.5})})
+        expect_code(with([&](json& p) { p["coverage"] = c; }), "22P02", "coverage");
     EXPECT_DOUBLE_EQ(abx::parse_experiment_spec(with([](json& p) { p["coverage"] = 1; })).coverage,
                      1.0);
+    EXPECT_DOUBLE_EQ(
+        abx::parse_experiment_spec(with([](json& p) { p["coverage"] = 1e-300; })).coverage, 1e-300);
     expect_invalid(with([](json& p) { p["salt"] = ""; }), "salt");
     expect_invalid(with([](json& p) { p["salt"] = std::string(65, 's'); }), "salt");
     expect_invalid(with([](json& p) { p["salt"] = "tab\there"; }), "salt");
     expect_invalid(with([](json& p) { p["salt"] = "caf\xc3\xa9"; }), "salt");
-    expect_invalid(with([](json& p) { p["salt"] = 7; }), "salt");
+    expect_code(with([](json& p) { p["salt"] = 7; }), "22P02", "salt");
     EXPECT_NO_THROW(
         abx::parse_experiment_spec(with([](json& p) { p["salt"] = std::string(64, '~'); })));
-    expect_invalid(with([](json& p) { p["metrics"] = json::array(); }), "metrics");
-    expect_invalid(with([](json& p) { p["winner_policy"] = "auto"; }), "winner_policy");
+    expect_code(with([](json& p) { p["metrics"] = json::array(); }), "22P02", "metrics");
+    expect_code(with([](json& p) { p["winner_policy"] = "auto"; }), "22P02", "winner_policy");
+    expect_code(with([](json& p) { p["analysis"] = 0.95; }), "22P02", "analysis");
+}
+
+// The glue reads a number that did not fit a double (1e999 is valid jsonb) as NaN: wherever it is,
+// the spec is refused naming its path.
+TEST(ExperimentSpecTest, NumbersThatDidNotFitAreOutOfRange) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"/coverage", "coverage"},
+        {"/variants/1/weight", "variants[1].weight"},
+        {"/variants/0/config/price", "variants[0].config.price"},
+        {"/targeting/txn_count/gte", "targeting.txn_count.gte"},
+        {"/winner_policy/min_assignments", "winner_policy.min_assignments"},
+        {"/winner_policy/confidence", "winner_policy.confidence"},
+        {"/analysis/confidence", "analysis.confidence"},
+        {"/analysis/bandit/min_share", "analysis.bandit.min_share"},
+    };
+    for (const auto& [pointer, path] : cases) {
+        SCOPED_TRACE(path);
+        json p = seed_payload();
+        p[json::json_pointer(pointer)] = NAN;
+        expect_error([&] { abx::parse_experiment_spec(p); }, "22003",
+                     std::string("invalid ") + path + ": " + kDoubleRange);
+    }
 }
 
 TEST(ExperimentSpecTest, InvalidVariantLists) {
     expect_invalid(with([](json& p) { p.erase("variants"); }), "variants");
-    expect_invalid(with([](json& p) { p["variants"] = json::object(); }), "variants");
+    expect_code(with([](json& p) { p["variants"] = nullptr; }), "22004", "variants");
+    expect_code(with([](json& p) { p["variants"] = json::object(); }), "22P02", "variants");
     expect_invalid(with([](json& p) { p["variants"].erase(1); }), "variants");
     json many = json::array();
     for (int i = 0; i < 101; ++i) many.push_back({{"key", "v" + std::to_string(i)}});
@@ -177,30 +252,44 @@ TEST(ExperimentSpecTest, InvalidVariantLists) {
 }
 
 TEST(ExperimentSpecTest, InvalidVariantFields) {
-    expect_invalid(with([](json& p) { p["variants"][1] = "green"; }), "variants[1]");
+    expect_code(with([](json& p) { p["variants"][1] = "green"; }), "22P02", "variants[1]");
     expect_invalid(with([](json& p) { p["variants"][1]["traffic_share"] = 50; }),
                    "variants[1].traffic_share");
     expect_invalid(with([](json& p) { p["variants"][1].erase("key"); }), "variants[1].key");
+    expect_code(with([](json& p) { p["variants"][1]["key"] = nullptr; }), "22004",
+                "variants[1].key");
+    expect_code(with([](json& p) { p["variants"][1]["key"] = 7; }), "22P02", "variants[1].key");
     expect_invalid(with([](json& p) { p["variants"][1]["key"] = "gr een"; }), "variants[1].key");
     expect_invalid(with([](json& p) { p["variants"][1]["key"] = std::string(65, 'k'); }),
                    "variants[1].key");
     expect_invalid(with([](json& p) { p["variants"][1]["key"] = "blue"; }), "variants[1].key");
-    expect_invalid(with([](json& p) { p["variants"][1]["name"] = false; }), "variants[1].name");
-    expect_invalid(with([](json& p) { p["variants"][1]["weight"] = -1; }), "variants[1].weight");
-    expect_invalid(with([](json& p) { p["variants"][1]["weight"] = "50"; }), "variants[1].weight");
-    expect_invalid(
+    expect_code(with([](json& p) { p["variants"][1]["name"] = false; }), "22P02",
+                "variants[1].name");
+    expect_code(with([](json& p) { p["variants"][1]["weight"] = -1; }), "22003",
+                "variants[1].weight");
+    expect_code(with([](json& p) { p["variants"][1]["weight"] = 1000000.5; }), "22003",
+                "variants[1].weight");
+    expect_code(with([](json& p) { p["variants"][1]["weight"] = "50"; }), "22P02",
+                "variants[1].weight");
+    expect_code(
         with([](json& p) { p["variants"][1]["weight"] = std::numeric_limits<double>::infinity(); }),
-        "variants[1].weight");
-    expect_invalid(with([](json& p) { p["variants"][0]["config"] = json::array(); }),
-                   "variants[0].config");
-    expect_invalid(with([](json& p) { p["variants"][0]["is_control"] = "yes"; }),
-                   "variants[0].is_control");
+        "22003", "variants[1].weight");
+    expect_code(with([](json& p) { p["variants"][0]["config"] = json::array(); }), "22P02",
+                "variants[0].config");
+    expect_code(with([](json& p) { p["variants"][0]["is_control"] = "yes"; }), "22P02",
+                "variants[0].is_control");
     // "remove" is a patch-only marker
     expect_invalid(with([](json& p) { p["variants"][0]["remove"] = false; }), "variants[0].remove");
     // the message says what is wrong
     expect_error(
         [] { abx::parse_experiment_spec(with([](json& p) { p["variants"][1]["weight"] = -1; })); },
-        "22023", "invalid variants[1].weight: must be a finite number >= 0");
+        "22003", "invalid variants[1].weight: must be between 0 and 1000000");
+    // both ends of the range are accepted
+    const auto s = abx::parse_experiment_spec(with([](json& p) {
+        p["variants"][0]["weight"] = 1000000;
+        p["variants"][1]["weight"] = 0;
+    }));
+    EXPECT_EQ(s.variants[0].weight, 1e6);
 }
 
 TEST(ExperimentSpecTest, ZeroWeightVariantAllowedWhenTotalPositive) {
@@ -290,14 +379,24 @@ TEST(ExperimentSpecTest, DraftVariantListReplacesWholesale) {
         [] {
             update(Status::Draft, R"({"variants": [{"key": "a"}, {"key": "b", "weight": -2}]})");
         },
-        "22023", "invalid variants[1].weight:");
+        "22003", "invalid variants[1].weight:");
 }
 
 TEST(ExperimentSpecTest, PatchShapeErrors) {
-    expect_error([] { update(Status::Draft, R"([1])"); }, "22023", "invalid patch:");
+    expect_error([] { update(Status::Draft, R"([1])"); }, "22P02", "invalid patch:");
+    expect_error([] { update(Status::Draft, R"("name")"); }, "22P02", "invalid patch:");
     expect_error([] { update(Status::Draft, R"({"colour": 1})"); }, "22023", "invalid colour:");
-    expect_error([] { update(Status::Running, R"({"variants": {"key": "a"}})"); }, "22023",
+    expect_error([] { update(Status::Running, R"({"variants": {"key": "a"}})"); }, "22P02",
                  "invalid variants:");
+    expect_error([] { update(Status::Running, R"({"variants": ["blue"]})"); }, "22P02",
+                 "invalid variants[0]:");
+    expect_error(
+        [] { update(Status::Running, R"({"variants": [{"key": "blue", "weight": "5"}]})"); },
+        "22P02", "invalid variants[0].weight:");
+    expect_error([] { update(Status::Running, R"({"variants": [{"key": null}]})"); }, "22004",
+                 "variants[0].key must not be null");
+    expect_error([] { update(Status::Draft, R"({"code": null})"); }, "22004",
+                 "code must not be null");
     expect_error([] { update(Status::Running, R"({"variants": [{"name": "no key"}]})"); }, "22023",
                  "invalid variants[0].key:");
     expect_error([] { update(Status::Running, R"({"variants": [{"key": "blue", "colour": 1}]})"); },
@@ -305,7 +404,12 @@ TEST(ExperimentSpecTest, PatchShapeErrors) {
     expect_error(
         [] { update(Status::Running, R"({"variants": [{"key": "blue"}, {"key": "blue"}]})"); },
         "22023", "invalid variants[1].key:");
-    expect_error([] { update(Status::Draft, R"({"coverage": 2})"); }, "22023", "invalid coverage:");
+    expect_error([] { update(Status::Draft, R"({"coverage": 2})"); }, "22003", "invalid coverage:");
+    // a number that did not fit a double is named by its path in the patch
+    json patch = json::parse(R"({"variants": [{"key": "red"}, {"key": "green", "weight": 1}]})");
+    patch["variants"][1]["weight"] = NAN;
+    expect_error([&] { abx::apply_update(current(), Status::Running, patch); }, "22003",
+                 "invalid variants[1].weight: number is out of range for double precision");
     expect_error([] { update(Status::Running, R"({"code": "bad code"})"); }, "22023",
                  "invalid code:");
 }
@@ -347,7 +451,7 @@ TEST(ExperimentSpecTest, RunningAddsNewVariantsAndKeepsUnlistedOnes) {
             update(Status::Running,
                    R"({"variants": [{"key": "red"}, {"key": "green", "weight": -1}]})");
         },
-        "22023", "invalid variants[1].weight:");
+        "22003", "invalid variants[1].weight:");
     // the merged result must still be valid
     expect_error(
         [] {

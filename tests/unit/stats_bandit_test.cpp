@@ -234,6 +234,30 @@ TEST(BanditAllocation, ZeroWeightArmIsOffEvenWithAFloor) {
     EXPECT_NEAR(s[1], 0.9, 1e-12);
 }
 
+TEST(BanditAllocation, ZeroWeightArmIsOffThroughRateSummaries) {
+    // The path bandit experiments take: summaries of the primary rate metric, variant weights as
+    // base weights. Arm 1 converts best by far but has weight 0: it gets exactly 0. Arm 0 is the
+    // clear loser and is lifted to the floor; arm 3 leads among the arms that are on.
+    const std::vector<Summary> arms{
+        {1000, 20, 20}, {1000, 400, 400}, {1000, 100, 100}, {1000, 120, 120}};
+    AllocationConfig config;
+    config.base_weights = {1, 0, 1, 1};
+    config.min_share = 0.1;
+    config.draws = 20000;
+    const std::vector<double> s = thompson_shares_rates(arms, config);
+    ASSERT_EQ(s.size(), 4u);
+    EXPECT_EQ(s[1], 0.0);
+    EXPECT_EQ(s[0], 0.1);  // exactly the floor
+    EXPECT_GE(s[2], 0.1);
+    EXPECT_GT(s[3], s[2]);
+    EXPECT_NEAR(total(s), 1.0, 1e-12);
+    // A floor that only fits the arms that are on: 3 × 1/3 = 1.
+    config.min_share = 1.0 / 3.0;
+    const std::vector<double> even = thompson_shares_rates(arms, config);
+    EXPECT_EQ(even[1], 0.0);
+    for (std::size_t i : {0u, 2u, 3u}) EXPECT_NEAR(even[i], 1.0 / 3.0, 1e-12) << i;
+}
+
 TEST(BanditAllocation, FromRateSummaries) {
     // 50/1000 and 100/1000 with prior Beta(1, 1) are the Beta(51, 951) and Beta(101, 901) above.
     const std::vector<Summary> arms{{1000, 50, 50}, {1000, 100, 100}};

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cmath>
 #include <string>
 
 namespace {
@@ -21,16 +23,23 @@ std::string reason(const json& rules, const json& context) {
     return r.reason;
 }
 
-// Compiling `rules` must fail with 22023 and a message that names `path`.
-void expect_rule_error(const json& rules, const std::string& path) {
+// Compiling `rules` must fail with `sqlstate` and a message that names `path`.
+void expect_rule_code(const json& rules, const std::string& sqlstate, const std::string& path) {
     try {
         Targeting::compile(rules);
         ADD_FAILURE() << "no error for " << rules.dump();
     } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023") << e.what();
-        EXPECT_NE(std::string(e.what()).find("invalid " + path + ":"), std::string::npos)
+        EXPECT_EQ(e.sqlstate, sqlstate) << e.what();
+        const std::string named =
+            sqlstate == "22004" ? path + " must not be null" : "invalid " + path + ":";
+        EXPECT_NE(std::string(e.what()).find(named), std::string::npos)
             << "message \"" << e.what() << "\" does not name " << path;
     }
+}
+
+// The same with 22023 (a bad value that is neither of the wrong type nor null nor out of range).
+void expect_rule_error(const json& rules, const std::string& path) {
+    expect_rule_code(rules, "22023", path);
 }
 
 TEST(TargetingTest, NullOrEmptyMatchesEveryone) {
@@ -239,7 +248,7 @@ TEST(TargetingTest, ContextMustBeAnObject) {
         t.match(json::array());
         ADD_FAILURE() << "array context accepted";
     } catch (const abx::Error& e) {
-        EXPECT_EQ(e.sqlstate, "22023");
+        EXPECT_EQ(e.sqlstate, "22P02");
     }
 }
 
@@ -254,33 +263,74 @@ TEST(TargetingTest, MovedTargetingStillWorks) {
 }
 
 TEST(TargetingTest, MalformedRulesNameThePath) {
+    // other bad values: 22023
     expect_rule_error(json::parse(R"({"txn_count": {"gtee": 5}})"), "targeting.txn_count.gtee");
-    expect_rule_error(json::parse(R"({"txn_count": {"gte": "5"}})"), "targeting.txn_count.gte");
-    expect_rule_error(json::parse(R"({"txn_count": {"lt": null}})"), "targeting.txn_count.lt");
-    expect_rule_error(json::parse(R"({"txn_count": {"gt": true}})"), "targeting.txn_count.gt");
     expect_rule_error(json::parse(R"({"txn_count": {}})"), "targeting.txn_count");
     expect_rule_error(json::parse(R"({"country": []})"), "targeting.country");
     expect_rule_error(json::parse(R"({"country": {"in": []}})"), "targeting.country.in");
     expect_rule_error(json::parse(R"({"country": {"not_in": []}})"), "targeting.country.not_in");
-    expect_rule_error(json::parse(R"({"country": {"in": "SN"}})"), "targeting.country.in");
-    expect_rule_error(json::parse(R"({"country": ["SN", {"x": 1}]})"), "targeting.country[1]");
-    expect_rule_error(json::parse(R"({"country": ["SN", null]})"), "targeting.country[1]");
-    expect_rule_error(json::parse(R"({"country": {"eq": ["SN"]}})"), "targeting.country.eq");
-    expect_rule_error(json::parse(R"({"country": {"ne": {}}})"), "targeting.country.ne");
-    expect_rule_error(json::parse(R"({"country": null})"), "targeting.country");
-    expect_rule_error(json::parse(R"({"promo": {"exists": 1}})"), "targeting.promo.exists");
     expect_rule_error(json::parse(R"({"": 1})"), "targeting");
+    // a value of the wrong JSON type: 22P02
+    expect_rule_code(json::parse(R"({"txn_count": {"gte": "5"}})"), "22P02",
+                     "targeting.txn_count.gte");
+    expect_rule_code(json::parse(R"({"txn_count": {"gt": true}})"), "22P02",
+                     "targeting.txn_count.gt");
+    expect_rule_code(json::parse(R"({"country": {"in": "SN"}})"), "22P02", "targeting.country.in");
+    expect_rule_code(json::parse(R"({"country": ["SN", {"x": 1}]})"), "22P02",
+                     "targeting.country[1]");
+    expect_rule_code(json::parse(R"({"country": {"eq": ["SN"]}})"), "22P02",
+                     "targeting.country.eq");
+    expect_rule_code(json::parse(R"({"country": {"ne": {}}})"), "22P02", "targeting.country.ne");
+    expect_rule_code(json::parse(R"({"promo": {"exists": 1}})"), "22P02", "targeting.promo.exists");
+    // null where a value is required: 22004
+    expect_rule_code(json::parse(R"({"txn_count": {"lt": null}})"), "22004",
+                     "targeting.txn_count.lt");
+    expect_rule_code(json::parse(R"({"country": ["SN", null]})"), "22004", "targeting.country[1]");
+    expect_rule_code(json::parse(R"({"country": null})"), "22004", "targeting.country");
+    expect_rule_code(json::parse(R"({"promo": {"exists": null}})"), "22004",
+                     "targeting.promo.exists");
+    expect_rule_code(json::parse(R"({"not": null})"), "22004", "targeting.not");
+}
+
+TEST(TargetingTest, NumbersThatDidNotFitAreOutOfRange) {
+    for (const char* pointer : {"/age/gte", "/age/eq", "/age/in/1", "/any/0/age", "/age"}) {
+        SCOPED_TRACE(pointer);
+        json rules = json::parse(R"({"age": {"gte": 1, "eq": 2, "in": [3, 4]}})");
+        if (std::string(pointer) == "/any/0/age") rules = json::parse(R"({"any": [{"age": 5}]})");
+        if (std::string(pointer) == "/age") rules = json::parse(R"({"age": 5})");
+        rules[json::json_pointer(pointer)] = NAN;
+        std::string path = std::string("targeting") + pointer;
+        std::string dotted;
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            if (path[i] != '/') {
+                dotted += path[i];
+            } else if (std::isdigit(static_cast<unsigned char>(path[i + 1]))) {
+                dotted += "[" + std::string(1, path[i + 1]) + "]";
+                ++i;
+            } else {
+                dotted += '.';
+            }
+        }
+        try {
+            Targeting::compile(rules);
+            ADD_FAILURE() << "accepted";
+        } catch (const abx::Error& e) {
+            EXPECT_EQ(e.sqlstate, "22003") << e.what();
+            EXPECT_EQ(std::string(e.what()),
+                      "invalid " + dotted + ": number is out of range for double precision");
+        }
+    }
 }
 
 TEST(TargetingTest, NonObjectRulesAreRefused) {
-    expect_rule_error(json::array({"SN"}), "targeting");
-    expect_rule_error("country = SN", "targeting");
-    expect_rule_error(3, "targeting");
-    expect_rule_error(json::parse(R"({"any": [{"a": 1}, "b"]})"), "targeting.any[1]");
-    expect_rule_error(json::parse(R"({"any": {"a": 1}})"), "targeting.any");
+    expect_rule_code(json::array({"SN"}), "22P02", "targeting");
+    expect_rule_code("country = SN", "22P02", "targeting");
+    expect_rule_code(3, "22P02", "targeting");
+    expect_rule_code(json::parse(R"({"any": [{"a": 1}, "b"]})"), "22P02", "targeting.any[1]");
+    expect_rule_code(json::parse(R"({"any": {"a": 1}})"), "22P02", "targeting.any");
     expect_rule_error(json::parse(R"({"any": []})"), "targeting.any");
-    expect_rule_error(json::parse(R"({"all": [[]]})"), "targeting.all[0]");
-    expect_rule_error(json::parse(R"({"not": [{"a": 1}]})"), "targeting.not");
+    expect_rule_code(json::parse(R"({"all": [[]]})"), "22P02", "targeting.all[0]");
+    expect_rule_code(json::parse(R"({"not": [{"a": 1}]})"), "22P02", "targeting.not");
     expect_rule_error(json::parse(R"({"all": [{"not": {"a": {"bogus": 1}}}]})"),
                       "targeting.all[0].not.a.bogus");
 }
@@ -300,6 +350,107 @@ TEST(TargetingTest, NestingDepthIsLimitedTo32) {
     for (int i = 0; i < 32; ++i) deep += ".not";
     expect_rule_error(nested_nots(32), deep);
     expect_rule_error(nested_nots(200), deep);  // the path stops where the limit is hit
+}
+
+TEST(TargetingTest, RuleDocumentsAreBounded) {
+    // 999 attribute conditions plus the top-level rule object: exactly the 1000 allowed.
+    json rules = json::object();
+    for (int i = 0; i < 999; ++i) rules["a" + std::to_string(i)] = i;
+    EXPECT_NO_THROW(Targeting::compile(rules));
+    rules["one_more"] = 1;
+    expect_rule_error(rules, "targeting");
+    // Empty rule objects in "any" count too: they cost a node each.
+    json any = json::array();
+    for (int i = 0; i < 1000; ++i) any.push_back(json::object());
+    expect_rule_error(json{{"any", any}}, "targeting");
+
+    // 10,000 list values in total, over several lists.
+    json values = json::array();
+    for (int i = 0; i < 5000; ++i) values.push_back(i);
+    json lists = {{"a", values}, {"b", {{"not_in", values}}}};
+    EXPECT_NO_THROW(Targeting::compile(lists));
+    lists["c"] = json::array({"x"});
+    expect_rule_error(lists, "targeting");
+    try {
+        Targeting::compile(lists);
+    } catch (const abx::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("more than 10000 list values"), std::string::npos);
+    }
+}
+
+TEST(TargetingTest, ReasonsEchoAtMost64CharactersOfAContextValue) {
+    const std::string long_value(10000, 'x');
+    const std::string r = reason({{"lang", "fr"}}, {{"lang", long_value}});
+    // "lang " + the first 64 characters of "xxx..." (the quote included) + "..." + the rest.
+    EXPECT_EQ(r, "lang \"" + std::string(63, 'x') + "... is not \"fr\"");
+    // Cut at a character, not a byte: 100 two-byte characters.
+    std::string accents;
+    for (int i = 0; i < 100; ++i) accents += "\xc3\xa9";
+    std::string accents63;
+    for (int i = 0; i < 63; ++i) accents63 += "\xc3\xa9";
+    EXPECT_EQ(reason({{"lang", "fr"}}, {{"lang", accents}}),
+              "lang \"" + accents63 + "... is not \"fr\"");
+    // Arrays and objects too; numbers and short values are shown whole.
+    json big = json::array();
+    for (int i = 0; i < 1000; ++i) big.push_back(i);
+    const std::string shown = reason({{"n", {{"gt", 1}}}}, {{"n", big}});
+    EXPECT_EQ(shown, "n " + big.dump().substr(0, 64) + "... is not a number");
+    EXPECT_EQ(reason({{"n", {{"gt", 9}}}}, {{"n", 1.5}}), "n 1.5 is not > 9");
+    const std::string exactly(62, 'y');  // 64 characters with the quotes: not cut
+    EXPECT_EQ(reason({{"lang", "fr"}}, {{"lang", exactly}}),
+              "lang \"" + exactly + "\" is not \"fr\"");
+    // Inside "any" every sub-reason is bounded the same way.
+    const std::string any = reason(json::parse(R"({"any": [{"a": "1"}, {"b": "2"}]})"),
+                                   {{"a", long_value}, {"b", long_value}});
+    EXPECT_LT(any.size(), 250u) << any;
+}
+
+TEST(TargetingTest, ValidateContext) {
+    EXPECT_NO_THROW(abx::validate_context(nullptr));
+    EXPECT_NO_THROW(abx::validate_context(json::object()));
+    EXPECT_NO_THROW(abx::validate_context(json::parse(R"({"country": "SN", "age": 30})")));
+    for (const json& bad : {json::array(), json("SN"), json(3)}) {
+        try {
+            abx::validate_context(bad);
+            ADD_FAILURE() << bad.dump();
+        } catch (const abx::Error& e) {
+            EXPECT_EQ(e.sqlstate, "22P02");
+            EXPECT_EQ(std::string(e.what()),
+                      "invalid context: must be a JSON object of attributes");
+        }
+    }
+    json ctx = json::parse(R"({"country": "SN", "cart": {"items": [1, 2]}})");
+    ctx["cart"]["items"][1] = NAN;
+    try {
+        abx::validate_context(ctx);
+        ADD_FAILURE() << "NaN accepted";
+    } catch (const abx::Error& e) {
+        EXPECT_EQ(e.sqlstate, "22003");
+        EXPECT_EQ(std::string(e.what()),
+                  "invalid context.cart.items[1]: number is out of range for double precision");
+    }
+    // 65536 bytes of JSON text pass, one more byte fails: {"k":"..."} is 8 bytes plus the string.
+    json big = {{"k", std::string(65536 - 8, 'x')}};
+    EXPECT_NO_THROW(abx::validate_context(big));
+    big["k"] = std::string(65536 - 7, 'x');
+    try {
+        abx::validate_context(big);
+        ADD_FAILURE() << "65537 bytes accepted";
+    } catch (const abx::Error& e) {
+        EXPECT_EQ(e.sqlstate, "22023");
+        EXPECT_NE(std::string(e.what()).find("invalid context: must be at most 65536 bytes"),
+                  std::string::npos);
+    }
+    json deep = json::object();
+    for (int i = 0; i < 32; ++i) deep = json{{"d", deep}};  // 33 levels
+    try {
+        abx::validate_context(deep);
+        ADD_FAILURE() << "depth 33 accepted";
+    } catch (const abx::Error& e) {
+        EXPECT_EQ(e.sqlstate, "22023");
+        EXPECT_NE(std::string(e.what()).find("invalid context: must not be nested more than 32"),
+                  std::string::npos);
+    }
 }
 
 }  // namespace

@@ -193,8 +193,8 @@ std::size_t validate_data(const ExperimentData& d) {
             control = i;
         }
         if (!(std::isfinite(v.weight) && v.weight >= 0))
-            invalid_field(path + ".weight", "must be finite and >= 0");
-        if (v.assigned < 0) invalid_field(path + ".assigned", "must be >= 0");
+            out_of_range(path + ".weight", "must be finite and >= 0");
+        if (v.assigned < 0) out_of_range(path + ".assigned", "must be >= 0");
         if (v.metrics.size() != m_count)
             invalid_field(path + ".metrics", "expected " + std::to_string(m_count) +
                                                  " summaries (one per metric), got " +
@@ -202,13 +202,13 @@ std::size_t validate_data(const ExperimentData& d) {
         for (std::size_t j = 0; j < m_count; ++j) {
             const stats::Summary& s = v.metrics[j];
             const std::string sp = path + ".metrics[" + std::to_string(j) + "]";
-            if (!(std::isfinite(s.n) && s.n >= 0)) invalid_field(sp + ".n", "must be >= 0");
-            if (!std::isfinite(s.sum)) invalid_field(sp + ".sum", "must be finite");
+            if (!(std::isfinite(s.n) && s.n >= 0)) out_of_range(sp + ".n", "must be >= 0");
+            if (!std::isfinite(s.sum)) out_of_range(sp + ".sum", "must be finite");
             if (d.metrics[j].kind == MetricKind::Rate) {
                 if (!(s.sum >= 0 && s.sum <= s.n))
                     invalid_field(sp + ".sum", "conversions must be between 0 and n");
             } else if (!(std::isfinite(s.sum_sq) && s.sum_sq >= 0)) {
-                invalid_field(sp + ".sum_sq", "must be finite and >= 0");
+                out_of_range(sp + ".sum_sq", "must be finite and >= 0");
             }
         }
     }
@@ -227,11 +227,11 @@ std::size_t validate_data(const ExperimentData& d) {
             for (std::size_t j = 0; j < m_count; ++j) {
                 const SequentialMemory& m = d.sequential[i][j];
                 const std::string mp = path + "[" + std::to_string(j) + "]";
-                if (m.looks < 0) invalid_field(mp + ".looks", "must be >= 0");
+                if (m.looks < 0) out_of_range(mp + ".looks", "must be >= 0");
                 if (!(m.p_value >= 0 && m.p_value <= 1))
-                    invalid_field(mp + ".p_value", "must be between 0 and 1");
+                    out_of_range(mp + ".p_value", "must be between 0 and 1");
                 if (std::isnan(m.lower) || std::isnan(m.upper))
-                    invalid_field(mp, "interval bounds must not be NaN");
+                    out_of_range(mp, "interval bounds must not be NaN");
             }
         }
     }

@@ -8,12 +8,13 @@
 
 namespace abx::analysis::detail {
 
-// Throws 22023 naming "analysis.<field>" when a settings value is out of range (the same checks as
+// Throws 22003 naming "analysis.<field>" when a settings value is out of range (the same checks as
 // parse_settings, for settings built in C++).
 void validate_settings(const AnalysisSettings& settings);
 
 // Checks the shape and values of the input of analyze(); returns the index of the control.
-// Throws 22023 naming the offending path (variants[1].metrics[0].sum, sequential[2], ...).
+// Throws naming the offending path (variants[1].metrics[0].sum, sequential[2], ...): 22003 for a
+// number out of range, 22023 for a wrong shape or inconsistent values.
 std::size_t validate_data(const ExperimentData& data);
 
 // The SRM result as JSON, with observed and expected counts keyed by variant.

@@ -1,6 +1,8 @@
 // Internal JSON helpers of the analysis documents: see json_fields.hpp.
 #include "json_fields.hpp"
 
+#include "abx/json_limits.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -28,15 +30,12 @@ void reject_unknown(const json& obj, std::initializer_list<std::string_view> all
 }
 
 const std::string& string_value(const json& v, const std::string& path) {
-    if (!v.is_string()) invalid_field(path, "must be a string");
+    if (!v.is_string()) wrong_type(path, "must be a string");
     return v.get_ref<const std::string&>();
 }
 
 double number_value(const json& v, const std::string& path) {
-    if (!v.is_number()) invalid_field(path, "must be a number");
-    const double d = v.get<double>();
-    if (!std::isfinite(d)) invalid_field(path, "must be finite");
-    return d;
+    return json_double(v, path);
 }
 
 std::int64_t integer_value(const json& v, const std::string& path, std::int64_t min) {
@@ -45,31 +44,32 @@ std::int64_t integer_value(const json& v, const std::string& path, std::int64_t 
         if (v.is_number_unsigned() &&
             v.get<std::uint64_t>() >
                 static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-            invalid_field(path, why);
+            out_of_range(path, why);
         const std::int64_t i = v.get<std::int64_t>();
-        if (i < min) invalid_field(path, why);
+        if (i < min) out_of_range(path, why);
         return i;
     }
-    if (v.is_number_float()) {
-        const double d = v.get<double>();
-        // 1000.0 is accepted as 1000; 2^63 and beyond are out of range.
-        if (std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(min) &&
-            d < 9223372036854775808.0)
-            return static_cast<std::int64_t>(d);
-    }
-    invalid_field(path, why);
+    const double d = json_double(v, path);  // 22P02 for a non-number, 22003 for the marker
+    // 1000.0 is accepted as 1000; 2^63 and beyond are out of range.
+    if (d != std::floor(d)) wrong_type(path, why);
+    if (d < static_cast<double>(min) || d >= 9223372036854775808.0) out_of_range(path, why);
+    return static_cast<std::int64_t>(d);
 }
 
 bool bool_value(const json& v, const std::string& path) {
-    if (!v.is_boolean()) invalid_field(path, "must be true or false");
+    if (!v.is_boolean()) wrong_type(path, "must be true or false");
     return v.get<bool>();
 }
 
 double open_unit_value(const json& v, const std::string& path) {
-    if (!v.is_number()) invalid_field(path, "must be a number between 0 and 1 (exclusive)");
-    const double d = v.get<double>();
-    if (!(d > 0 && d < 1)) invalid_field(path, "must be a number between 0 and 1 (exclusive)");
+    const double d = json_double(v, path);
+    if (!(d > 0 && d < 1)) out_of_range(path, "must be a number between 0 and 1 (exclusive)");
     return d;
+}
+
+const json& object_value(const json& v, const std::string& path) {
+    if (!v.is_object()) wrong_type(path, "must be a JSON object");
+    return v;
 }
 
 namespace {

@@ -21,13 +21,17 @@ const json* field(const json& obj, std::string_view key);
 void reject_unknown(const json& obj, std::initializer_list<std::string_view> allowed,
                     const std::string& prefix);
 
-// Typed reads; each throws 22023 naming `path` when the value has the wrong type.
+// Typed reads naming `path` (error.hpp's rule): a value of the wrong type is 22P02, a number out of
+// range (or that did not fit a double: the NaN marker) is 22003.
 const std::string& string_value(const json& v, const std::string& path);
 double number_value(const json& v, const std::string& path);  // finite number
+// An integer >= min and < 2^63; 1000.0 counts as 1000, 10.5 is the wrong type.
 std::int64_t integer_value(const json& v, const std::string& path, std::int64_t min);
 bool bool_value(const json& v, const std::string& path);
 // A number strictly between 0 and 1.
 double open_unit_value(const json& v, const std::string& path);
+// Refuses a value that is not a JSON object (22P02 "must be a JSON object").
+const json& object_value(const json& v, const std::string& path);
 
 // [A-Za-z0-9_.-]{1,64}: metric and variant keys.
 bool is_metric_key(std::string_view s);

@@ -10,7 +10,9 @@
 //   by construction).
 // - Metric keys are unique across primary, secondary and guardrail metrics; the result lists the
 //   primary metric first, then the secondary ones, then the guardrails, each in document order.
-// - A JSON null anywhere means "not given" (the default applies).
+// - A JSON null means "not given" (the default applies); for "kind", which has no default, it is
+//   refused with 22004. Errors follow error.hpp's rule: 22P02 wrong type, 22003 number out of
+//   range, 22023 anything else.
 #include "abx/analysis.hpp"
 #include "abx/error.hpp"
 #include "internal.hpp"
@@ -45,13 +47,14 @@ std::string event_key(const json& v, const std::string& path) {
 }
 
 MetricSpec parse_metric(const json& m, const std::string& path, MetricRole role) {
-    if (!m.is_object()) invalid_field(path, "must be a JSON object");
+    object_value(m, path);
     reject_unknown(m, {"key", "kind", "event", "numerator", "denominator", "objective"},
                    path + ".");
     MetricSpec out;
     out.role = role;
 
     const json* kind = field(m, "kind");
+    if (!kind && m.contains("kind")) null_field(path + ".kind");
     if (!kind) invalid_field(path + ".kind", "is required (one of count, sum, avg, rate)");
     out.kind = parse_kind(*kind, path + ".kind");
 
@@ -106,7 +109,7 @@ MetricSpec parse_metric(const json& m, const std::string& path, MetricRole role)
 
 double positive_finite(const json& v, const std::string& path) {
     const double d = number_value(v, path);
-    if (!(d > 0)) invalid_field(path, "must be > 0");
+    if (!(d > 0)) out_of_range(path, "must be > 0");
     return d;
 }
 
@@ -141,7 +144,7 @@ std::string_view to_string(MetricRole role) {
 std::vector<MetricSpec> parse_metrics(const json& metrics) {
     std::vector<MetricSpec> out;
     if (metrics.is_null()) return out;
-    if (!metrics.is_object()) invalid_field("metrics", "must be a JSON object");
+    object_value(metrics, "metrics");
     reject_unknown(metrics, {"primary", "secondary", "guardrails"}, "metrics.");
 
     std::set<std::string> keys;
@@ -159,7 +162,7 @@ std::vector<MetricSpec> parse_metrics(const json& metrics) {
         const json* list = field(metrics, name);
         if (!list) continue;
         const std::string base = std::string("metrics.") + name;
-        if (!list->is_array()) invalid_field(base, "must be an array of metric objects");
+        if (!list->is_array()) wrong_type(base, "must be an array of metric objects");
         for (std::size_t i = 0; i < list->size(); ++i) {
             const std::string path = base + "[" + std::to_string(i) + "]";
             add(parse_metric((*list)[i], path, role), path);
@@ -173,7 +176,7 @@ std::vector<MetricSpec> parse_metrics(const json& metrics) {
 AnalysisSettings parse_settings(const json& analysis) {
     AnalysisSettings s;
     if (analysis.is_null()) return s;
-    if (!analysis.is_object()) invalid_field("analysis", "must be a JSON object");
+    object_value(analysis, "analysis");
     reject_unknown(analysis,
                    {"confidence", "srm_threshold", "prior", "sequential", "fail_fast", "bandit"},
                    "analysis.");
@@ -184,7 +187,7 @@ AnalysisSettings parse_settings(const json& analysis) {
         s.srm_threshold = open_unit_value(*v, "analysis.srm_threshold");
 
     if (const json* prior = field(analysis, "prior")) {
-        if (!prior->is_object()) invalid_field("analysis.prior", "must be a JSON object");
+        object_value(*prior, "analysis.prior");
         reject_unknown(*prior, {"alpha", "beta"}, "analysis.prior.");
         if (const json* v = field(*prior, "alpha"))
             s.prior.alpha = positive_finite(*v, "analysis.prior.alpha");
@@ -193,14 +196,14 @@ AnalysisSettings parse_settings(const json& analysis) {
     }
 
     if (const json* seq = field(analysis, "sequential")) {
-        if (!seq->is_object()) invalid_field("analysis.sequential", "must be a JSON object");
+        object_value(*seq, "analysis.sequential");
         reject_unknown(*seq, {"alpha", "planned_subjects_per_arm", "tau"}, "analysis.sequential.");
         if (const json* v = field(*seq, "alpha"))
             s.sequential.alpha = open_unit_value(*v, "analysis.sequential.alpha");
         if (const json* v = field(*seq, "planned_subjects_per_arm")) {
             const double n = number_value(*v, "analysis.sequential.planned_subjects_per_arm");
             if (!(n >= 1))
-                invalid_field("analysis.sequential.planned_subjects_per_arm", "must be >= 1");
+                out_of_range("analysis.sequential.planned_subjects_per_arm", "must be >= 1");
             s.sequential.planned_subjects_per_arm = n;
         }
         if (const json* v = field(*seq, "tau")) {
@@ -210,18 +213,18 @@ AnalysisSettings parse_settings(const json& analysis) {
     }
 
     if (const json* ff = field(analysis, "fail_fast")) {
-        if (!ff->is_object()) invalid_field("analysis.fail_fast", "must be a JSON object");
+        object_value(*ff, "analysis.fail_fast");
         reject_unknown(*ff, {"threshold", "min_samples"}, "analysis.fail_fast.");
         if (const json* v = field(*ff, "threshold"))
             s.fail_fast.threshold = open_unit_value(*v, "analysis.fail_fast.threshold");
         if (const json* v = field(*ff, "min_samples")) {
             const double n = number_value(*v, "analysis.fail_fast.min_samples");
-            if (!(n >= 0)) invalid_field("analysis.fail_fast.min_samples", "must be >= 0");
+            if (!(n >= 0)) out_of_range("analysis.fail_fast.min_samples", "must be >= 0");
             s.fail_fast.min_samples = n;
         }
     }
     if (const json* b = field(analysis, "bandit")) {
-        if (!b->is_object()) invalid_field("analysis.bandit", "must be a JSON object");
+        object_value(*b, "analysis.bandit");
         reject_unknown(*b, {"min_share", "min_samples", "draws", "seed"}, "analysis.bandit.");
         if (const json* v = field(*b, "min_share"))
             s.bandit.min_share = number_value(*v, "analysis.bandit.min_share");
@@ -246,32 +249,32 @@ namespace detail {
 
 void validate_settings(const AnalysisSettings& s) {
     auto unit = [](double v, const char* path) {
-        if (!(v > 0 && v < 1)) invalid_field(path, "must be a number between 0 and 1 (exclusive)");
+        if (!(v > 0 && v < 1)) out_of_range(path, "must be a number between 0 and 1 (exclusive)");
     };
     unit(s.confidence, "analysis.confidence");
     unit(s.srm_threshold, "analysis.srm_threshold");
     unit(s.sequential.alpha, "analysis.sequential.alpha");
     unit(s.fail_fast.threshold, "analysis.fail_fast.threshold");
     if (!(std::isfinite(s.prior.alpha) && s.prior.alpha > 0))
-        invalid_field("analysis.prior.alpha", "must be > 0");
+        out_of_range("analysis.prior.alpha", "must be > 0");
     if (!(std::isfinite(s.prior.beta) && s.prior.beta > 0))
-        invalid_field("analysis.prior.beta", "must be > 0");
+        out_of_range("analysis.prior.beta", "must be > 0");
     if (!(std::isfinite(s.sequential.planned_subjects_per_arm) &&
           s.sequential.planned_subjects_per_arm >= 1))
-        invalid_field("analysis.sequential.planned_subjects_per_arm", "must be >= 1");
+        out_of_range("analysis.sequential.planned_subjects_per_arm", "must be >= 1");
     if (s.sequential.tau2 && !(std::isfinite(*s.sequential.tau2) && *s.sequential.tau2 > 0))
-        invalid_field("analysis.sequential.tau", "must be > 0");
+        out_of_range("analysis.sequential.tau", "must be > 0");
     if (!(std::isfinite(s.fail_fast.min_samples) && s.fail_fast.min_samples >= 0))
-        invalid_field("analysis.fail_fast.min_samples", "must be >= 0");
+        out_of_range("analysis.fail_fast.min_samples", "must be >= 0");
     // The exact upper bound of min_share is 1 / (number of arms): stats::thompson_shares checks
     // it; every experiment has at least two variants, hence 0.5 here.
     if (!(s.bandit.min_share >= 0 && s.bandit.min_share <= 0.5))
-        invalid_field("analysis.bandit.min_share",
-                      "must be between 0 and 0.5 (and at most 1 / number of variants)");
+        out_of_range("analysis.bandit.min_share",
+                     "must be between 0 and 0.5 (and at most 1 / number of variants)");
     if (!(std::isfinite(s.bandit.min_samples) && s.bandit.min_samples >= 0))
-        invalid_field("analysis.bandit.min_samples", "must be >= 0");
+        out_of_range("analysis.bandit.min_samples", "must be >= 0");
     if (s.bandit.draws < 1 || s.bandit.draws > 10000000)
-        invalid_field("analysis.bandit.draws", "must be between 1 and 10000000");
+        out_of_range("analysis.bandit.draws", "must be between 1 and 10000000");
 }
 
 std::optional<std::size_t> primary_index(const std::vector<MetricSpec>& metrics) {

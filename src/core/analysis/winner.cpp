@@ -354,7 +354,7 @@ struct Evaluator {
 WinnerPolicy parse_winner_policy(const json& policy) {
     WinnerPolicy p;
     if (policy.is_null()) return p;
-    if (!policy.is_object()) invalid_field("winner_policy", "must be a JSON object");
+    object_value(policy, "winner_policy");
     reject_unknown(
         policy,
         {"mode", "pick_after_hours", "min_assignments", "min_exposures", "exposure_event",
@@ -373,7 +373,7 @@ WinnerPolicy parse_winner_policy(const json& policy) {
     }
     if (const json* v = field(policy, "pick_after_hours")) {
         p.min_runtime_hours = number_value(*v, base + "pick_after_hours");
-        if (p.min_runtime_hours < 0) invalid_field(base + "pick_after_hours", "must be >= 0");
+        if (p.min_runtime_hours < 0) out_of_range(base + "pick_after_hours", "must be >= 0");
     }
     if (const json* v = field(policy, "min_assignments"))
         p.min_assignments = integer_value(*v, base + "min_assignments", 0);
@@ -399,12 +399,12 @@ WinnerPolicy parse_winner_policy(const json& policy) {
     if (const json* v = field(policy, "min_improvement")) {
         p.min_improvement = number_value(*v, base + "min_improvement");
         if (p.min_improvement < 0)
-            invalid_field(base + "min_improvement", "must be >= 0 (a relative lift, 0.05 = 5%)");
+            out_of_range(base + "min_improvement", "must be >= 0 (a relative lift, 0.05 = 5%)");
     }
     if (const json* v = field(policy, "max_error_rate")) {
         p.max_error_rate = number_value(*v, base + "max_error_rate");
         if (p.max_error_rate < 0 || p.max_error_rate > 1)
-            invalid_field(base + "max_error_rate", "must be between 0 and 1");
+            out_of_range(base + "max_error_rate", "must be between 0 and 1");
     }
     for (auto [key, out] : {std::pair{"error_metric", &p.error_metric},
                             std::pair{"latency_metric", &p.latency_metric}}) {
