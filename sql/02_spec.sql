@@ -54,7 +54,8 @@ SELECT jsonb_path_query_array(x, '$.variants[*].key') AS variants,
 -- ... but nothing that would break stored assignments.
 SELECT t.err($$SELECT abx.update_experiment('defaults', '{"variants": [{"key": "y", "is_control": true}]}')$$);
 SELECT t.err($$SELECT abx.update_experiment('defaults', '{"salt": "new-salt"}')$$);
-SELECT t.err($$SELECT abx.update_experiment('defaults', '{"kind": "bandit"}')$$);
+SELECT t.err($$SELECT abx.update_experiment('defaults', '{"kind": "bandit"}')$$);  -- a bandit needs a rate metric first
+SELECT t.err($$SELECT abx.update_experiment('defaults', '{"kind": "bandit", "metrics": {"primary": {"key": "c", "kind": "rate", "event": "buy"}}}')$$);
 SELECT t.err($$SELECT abx.update_experiment('defaults', '{"code": "renamed"}')$$);
 -- Completed experiments are frozen.
 SELECT abx.complete('defaults')->>'status';

@@ -70,10 +70,15 @@ SELECT variant, seq_looks FROM abx.results('looks') ORDER BY variant;
 SELECT abx.create_experiment(t.spec('exposed', '{"metrics": {"primary": {"key": "conv", "kind": "rate", "event": "buy"}},
   "winner_policy": {"exposure_event": "view", "min_exposures": 3, "min_assignments": 1}}'))->>'code';
 SELECT abx.start('exposed')->>'status';
-SELECT variant FROM abx.assign('exposed', 'e1');
-SELECT variant FROM abx.assign('exposed', 'e5');
-SELECT count(*) AS views FROM generate_series(1, 10) i, LATERAL abx.track('exposed', 'e1', 'view');
-SELECT count(*) AS views FROM abx.track('exposed', 'e5', 'view');
+CREATE TEMP TABLE exposed AS
+SELECT i, (abx.assign('exposed', 'e' || i)).variant FROM generate_series(1, 12) i;
+CREATE TEMP TABLE exposed_rank AS
+SELECT i, variant, row_number() OVER (PARTITION BY variant ORDER BY i) AS k FROM exposed;
+-- control: its first subject views 10 times, its second once; treatment: every subject once.
+SELECT count(*) AS views FROM exposed_rank r, generate_series(1, 10) n,
+       LATERAL abx.track('exposed', 'e' || r.i, 'view')
+ WHERE (r.variant = 'control' AND (r.k = 1 OR (r.k = 2 AND n = 1))) OR (r.variant = 'treatment' AND n = 1);
+SELECT variant, count(*) >= 3 AS at_least_3 FROM exposed GROUP BY 1 ORDER BY 1;
 SELECT events FROM abx.aggregate('exposed');
 SELECT value->>'detail' AS min_exposures FROM jsonb_each(abx.evaluate_winner('exposed')->'checks')
  WHERE key = 'min_exposures';
