@@ -172,7 +172,8 @@ nlohmann::json insights(const ExperimentData& data, const Analysis& analysis);
 // Winner policy (the experiment spec's "winner_policy"), evaluation only
 // ---------------------------------------------------------------------------------------------
 //   {"mode": "manual" | "automatic", "pick_after_hours": 48 (min runtime), "min_assignments": 1000
-//    (per variant), "min_exposures": 0, "exposure_event": "view", "min_conversions": 0,
+//    (per variant), "min_exposures": 0 (exposed subjects per variant, see WinnerContext),
+//    "exposure_event": "view", "min_conversions": 0,
 //    "override_variant": null, "confidence": 0.95, "min_improvement": 0.05 (relative),
 //    "max_error_rate": 0.05, "error_metric": "errors", "latency_metric": "latency",
 //    "require_manual_approval": false}
@@ -208,15 +209,32 @@ void validate_winner_policy(const WinnerPolicy& policy, const std::vector<Metric
 
 struct WinnerContext {
     double runtime_hours = 0;  // since the experiment started (abx.now() - started_at)
-    // Per variant (same order as ExperimentData::variants): exposures (events of exposure_event).
-    std::vector<std::int64_t> exposures;
+    // Exposed subjects per variant (same order as ExperimentData::variants): the number of
+    // distinct subjects of the variant with at least one event of the policy's exposure_event.
+    // Subjects, not events: a subject who saw the page ten times is one exposed subject. Only
+    // read when min_exposures > 0; empty means "not supplied" (the check is then not evaluable).
+    std::vector<std::int64_t> exposed_subjects;
 };
 
+// The status of one safety check.
+inline constexpr const char* kCheckPassed = "passed";
+inline constexpr const char* kCheckFailed = "failed";
+// The policy does not ask for it (min_assignments, min_exposures, min_conversions,
+// pick_after_hours or min_improvement 0, no error_metric), or it does not apply (min_conversions
+// on a sum metric). It does not block eligibility.
+inline constexpr const char* kCheckNotConfigured = "not_configured";
+// It cannot be computed yet: SRM without a testable allocation (no assignments, fewer than two
+// arms with a weight), an undefined sequential test or relative lift, no subject of the candidate
+// on the error metric, exposed-subject counts not supplied. It blocks eligibility, like a failure:
+// an automatic pick must not rest on a check nobody could make.
+inline constexpr const char* kCheckNotEvaluable = "not_evaluable";
+
 struct SafetyCheck {
-    std::string name;  // min_sample_size, min_confidence, min_improvement, min_runtime,
-                       // error_rate_acceptable, srm_clean, min_exposures, min_conversions;
-                       // with override_variant only: override_variant
-    bool passed = false;
+    std::string name;     // min_sample_size, min_confidence, min_improvement, min_runtime,
+                          // error_rate_acceptable, srm_clean, min_exposures, min_conversions;
+                          // with override_variant only: override_variant
+    std::string status;   // kCheckPassed, kCheckFailed, kCheckNotConfigured, kCheckNotEvaluable
+    bool passed = false;  // status is passed or not_configured: the check does not block
     std::string detail;
 };
 
@@ -235,7 +253,9 @@ struct WinnerEvaluation {
 };
 
 // Applies the policy to an analysis. An override_variant skips the statistics but not the
-// validation that it exists; without a primary metric nothing is eligible.
+// validation that it exists; without a primary metric nothing is eligible. Eligible means: a
+// candidate exists and every check passed or is not configured. to_json() gives each check as
+// {"passed", "status", "detail"}.
 WinnerEvaluation evaluate_winner(const WinnerPolicy& policy, const ExperimentData& data,
                                  const Analysis& analysis, const WinnerContext& context);
 

@@ -46,7 +46,7 @@ struct Case {
             "confidence": 0.95, "min_improvement": 0.05, "max_error_rate": 0.05,
             "error_metric": "errors", "latency_metric": "latency"})"));
         context.runtime_hours = 72;
-        context.exposures = {9000, 9000};
+        context.exposed_subjects = {9000, 9000};
     }
 
     WinnerEvaluation evaluate() const {
@@ -74,12 +74,17 @@ bool has(const std::vector<std::string>& texts, const std::string& part) {
     return false;
 }
 
-// Exactly `name` fails and the evaluation is not eligible.
-void expect_only_failure(const Case& c, const std::string& name) {
+// Exactly `name` blocks (with `status`: failed or not_evaluable) and nothing is eligible.
+void expect_only_failure(const Case& c, const std::string& name,
+                         const std::string& status = "failed") {
     const WinnerEvaluation e = c.evaluate();
     EXPECT_FALSE(e.eligible);
     EXPECT_EQ(failed(e), std::vector<std::string>{name});
     EXPECT_TRUE(has(e.reasons, name + ":")) << json(e.reasons).dump();
+    const auto* blocking = check(e, name);
+    ASSERT_NE(blocking, nullptr);
+    EXPECT_EQ(blocking->status, status) << blocking->detail;
+    EXPECT_EQ(e.to_json()["checks"][name]["status"], status);
 }
 
 TEST(AnalysisWinner, EligibleCase) {
@@ -102,6 +107,7 @@ TEST(AnalysisWinner, EligibleCase) {
         const auto* c = check(e, n);
         ASSERT_NE(c, nullptr) << n;
         EXPECT_TRUE(c->passed) << n << ": " << c->detail;
+        EXPECT_EQ(c->status, "passed") << n;
         EXPECT_FALSE(c->detail.empty());
     }
     EXPECT_TRUE(e.warnings.empty()) << json(e.warnings).dump();
@@ -113,6 +119,9 @@ TEST(AnalysisWinner, EligibleCase) {
     EXPECT_EQ(j["control"], "control");
     EXPECT_EQ(j["sample_size"], 20000.0);
     EXPECT_EQ(j["checks"]["srm_clean"]["passed"], true);
+    EXPECT_EQ(j["checks"]["srm_clean"]["status"], "passed");
+    EXPECT_TRUE(
+        has(std::vector<std::string>{j["checks"]["min_exposures"]["detail"]}, "exposed subjects"));
     EXPECT_TRUE(j["checks"]["min_runtime"]["detail"].is_string());
     EXPECT_TRUE(j["reasons"].is_array());
     EXPECT_TRUE(j["warnings"].is_array());
@@ -167,10 +176,55 @@ TEST(AnalysisWinner, FailsSrm) {
 
 TEST(AnalysisWinner, FailsMinExposures) {
     Case c;
-    c.context.exposures = {9000, 4000};
+    c.context.exposed_subjects = {9000, 4000};
     expect_only_failure(c, "min_exposures");
-    c.context.exposures.clear();  // not supplied
-    expect_only_failure(c, "min_exposures");
+    EXPECT_TRUE(has(c.evaluate().reasons, "'green' has 4000 exposed subjects"));
+    c.context.exposed_subjects.clear();  // not supplied
+    expect_only_failure(c, "min_exposures", "not_evaluable");
+}
+
+TEST(AnalysisWinner, ChecksThePolicyDoesNotAskForAreNotConfiguredAndDoNotBlock) {
+    Case c;
+    c.policy = abx::analysis::parse_winner_policy(json::parse(R"({
+        "mode": "automatic", "pick_after_hours": 0, "min_assignments": 0, "min_exposures": 0,
+        "min_conversions": 0, "min_improvement": 0})"));
+    c.context.exposed_subjects.clear();  // not needed without min_exposures
+    const WinnerEvaluation e = c.evaluate();
+    EXPECT_TRUE(e.eligible) << json(e.reasons).dump();
+    for (const char* name : {"min_sample_size", "min_runtime", "error_rate_acceptable",
+                             "min_exposures", "min_conversions", "min_improvement"}) {
+        const auto* k = check(e, name);
+        ASSERT_NE(k, nullptr) << name;
+        EXPECT_EQ(k->status, "not_configured") << name;
+        EXPECT_TRUE(k->passed) << name;
+        EXPECT_EQ(e.to_json()["checks"][name]["status"], "not_configured");
+    }
+    for (const char* name : {"min_confidence", "srm_clean"})
+        EXPECT_EQ(check(e, name)->status, "passed");
+    // min_conversions does not apply to a sum metric: not configured either.
+    Case s;
+    s.data.metrics = abx::analysis::parse_metrics(json::parse(R"({
+        "primary": {"key": "revenue", "kind": "sum", "event": "buy"},
+        "guardrails": [{"key": "errors", "kind": "rate", "event": "error",
+                        "objective": "minimize"},
+                       {"key": "latency", "kind": "avg", "event": "load",
+                        "objective": "minimize"}]})"));
+    EXPECT_EQ(check(s.evaluate(), "min_conversions")->status, "not_configured");
+}
+
+TEST(AnalysisWinner, SrmThatCannotBeTestedBlocks) {
+    Case c;
+    // No assignment counted (the SRM test is undefined) while the metrics have data.
+    for (auto& v : c.data.variants) v.assigned = 0;
+    c.policy.min_assignments = 0;
+    expect_only_failure(c, "srm_clean", "not_evaluable");
+    EXPECT_FALSE(c.evaluate().to_json()["checks"]["srm_clean"]["passed"]);
+}
+
+TEST(AnalysisWinner, ErrorRateWithoutSubjectsIsNotEvaluable) {
+    Case c;
+    c.data.variants[1].metrics[1] = rate(0, 0);  // no subject of green reached the error metric
+    expect_only_failure(c, "error_rate_acceptable", "not_evaluable");
 }
 
 TEST(AnalysisWinner, FailsMinConversions) {
@@ -227,7 +281,7 @@ TEST(AnalysisWinner, SmallSampleWarning) {
         arm("green", false, 800, {rate(800, 160), rate(800, 8), values(800, 200, 50)})};
     c.policy.min_assignments = 500;
     c.policy.min_conversions = 50;
-    c.context.exposures = {800, 800};
+    c.context.exposed_subjects = {800, 800};
     c.policy.min_exposures = 500;
     const WinnerEvaluation e = c.evaluate();
     EXPECT_TRUE(e.eligible) << json(e.reasons).dump();
@@ -260,7 +314,7 @@ TEST(AnalysisWinner, CandidateIsTheBestImprovingTreatment) {
         arm("blue", false, 10000, {rate(10000, 1300), rate(10000, 100), values(10000, 200, 50)}));
     c.data.variants.push_back(
         arm("red", false, 10000, {rate(10000, 900), rate(10000, 100), values(10000, 200, 50)}));
-    c.context.exposures = {9000, 9000, 9000, 9000};
+    c.context.exposed_subjects = {9000, 9000, 9000, 9000};
     const WinnerEvaluation e = c.evaluate();
     EXPECT_EQ(e.winner, "blue");
     EXPECT_TRUE(e.eligible) << json(e.reasons).dump();

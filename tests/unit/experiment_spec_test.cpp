@@ -222,6 +222,7 @@ TEST(ExperimentSpecTest, NumbersThatDidNotFitAreOutOfRange) {
         {"/winner_policy/confidence", "winner_policy.confidence"},
         {"/analysis/confidence", "analysis.confidence"},
         {"/analysis/bandit/min_share", "analysis.bandit.min_share"},
+        {"/metrics/primary/kind", "metrics.primary.kind"},  // even where a string belongs
     };
     for (const auto& [pointer, path] : cases) {
         SCOPED_TRACE(path);

@@ -30,7 +30,9 @@ using abx::kBucketCount;
 // The first vector was also cross-checked with coreutils:
 //   printf '%s' 'exp-salt-1:coverage:user-42' | sha256sum | cut -c1-16 | python3 -c 'print(int(input(),16)%10000)'
 // clang-format on
-// The same table is published in docs/assignment.md.
+// The same table is published in docs/assignment.md, without the subjects abx.assign refuses
+// (empty, or longer than 256 bytes: validate_subject): the hash itself takes any string, and the
+// long ones exercise the piecewise digest of keys beyond the stack buffer.
 // ---------------------------------------------------------------------------------------------
 struct Vector {
     const char* salt;
@@ -69,6 +71,9 @@ std::vector<Vector> vectors() {
         {"exp-salt-1", HashPurpose::Variant, repeat("x", 1000), 9303},  // long subject
         {"exp-salt-1", HashPurpose::Coverage, repeat("x", 1000), 6041},
         {"exp-salt-1", HashPurpose::Variant, repeat("ü", 300), 6836},  // 600 bytes of UTF-8
+        {"exp-salt-1", HashPurpose::Variant, repeat("x", 256), 2554},  // the longest subject
+        {"exp-salt-1", HashPurpose::Coverage, repeat("x", 256), 9538},
+        {"exp-salt-1", HashPurpose::Variant, repeat("ü", 128), 9729},  // 256 bytes of UTF-8
         // Keys of exactly 256 and 257 bytes ("exp-salt-1:variant:" is 19 bytes).
         {"exp-salt-1", HashPurpose::Variant, repeat("k", 237), 8327},
         {"exp-salt-1", HashPurpose::Variant, repeat("k", 238), 1423},

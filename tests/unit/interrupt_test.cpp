@@ -1,4 +1,5 @@
 // check_interrupt(): a hook installed by the glue stops long loops of the core by throwing.
+#include "abx/analysis.hpp"
 #include "abx/interrupt.hpp"
 #include "abx/stats/bandit.hpp"
 #include "abx/stats/bayesian.hpp"
@@ -6,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "analysis_fixtures.hpp"
 
 namespace {
 
@@ -77,6 +80,19 @@ TEST(Interrupt, StopsALongExactSum) {
     HookGuard guard(3);
     EXPECT_THROW(abx::stats::prob_greater(x, y, abx::stats::BetaMethod::ExactSum), Cancelled);
     EXPECT_EQ(g_calls, 3);
+}
+
+TEST(Interrupt, StopsAnAnalysis) {
+    abx::analysis::ExperimentData d;
+    d.metrics = abx::analysis::parse_metrics(
+        nlohmann::json::parse(R"({"primary": {"key": "c", "kind": "rate", "event": "buy"}})"));
+    d.variants = {abx_test::arm("control", true, 1000, {abx_test::rate(1000, 100)}),
+                  abx_test::arm("t", false, 1000, {abx_test::rate(1000, 120)})};
+    const abx::analysis::Analysis a = abx::analysis::analyze(d, true);
+    HookGuard guard(1);
+    EXPECT_THROW(abx::analysis::analyze(d, true), Cancelled);
+    abx::set_interrupt_check(nullptr);
+    EXPECT_EQ(abx::analysis::analyze(d, true).rows[1].p_value, a.rows[1].p_value);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 // - Warnings: SRM mismatch or rough SRM test, no primary metric, variants with fewer subjects
 //   on the primary metric than fail_fast.min_samples, guardrails significantly worse.
 #include "abx/analysis.hpp"
+#include "abx/interrupt.hpp"
 #include "internal.hpp"
 #include "json_fields.hpp"
 
@@ -177,8 +178,10 @@ json insights(const ExperimentData& data, const Analysis& analysis) {
             "trusting these results.";
 
     json significant = json::array();
+    InterruptPoll poll;
     for (std::size_t v = 0; v < data.variants.size(); ++v) {
         for (std::size_t m = 0; m < n_met; ++m) {
+            poll.tick();
             const MetricResult& r = row(analysis, n_met, v, m);
             if (r.is_control) continue;
             const bool guardrail = r.role == MetricRole::Guardrail;

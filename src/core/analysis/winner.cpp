@@ -12,12 +12,17 @@
 // - Per-variant minimums (min_assignments, min_exposures, min_conversions) apply to every variant
 //   with a positive weight, and always to the control and the candidate.
 // - conversions on the primary metric: rate -> converted subjects (sum); avg -> subjects with an
-//   event (n); count -> events (sum); sum -> not applicable (the check passes and says so).
+//   event (n); count -> events (sum); sum -> not applicable (not_configured, and says so).
+// - min_exposures compares exposed subjects (distinct subjects with an exposure_event event,
+//   supplied by the glue in WinnerContext), never raw event counts.
 // - error_rate_acceptable: the candidate's rate on error_metric <= max_error_rate; without an
-//   error_metric the check passes ("not configured"); an error_metric that is not a rate metric of
-//   the experiment fails the check (validate_winner_policy refuses it up front).
-// - srm_clean fails on a mismatch; an undefined SRM test (no assignments yet) passes and says so
-//   (min_sample_size fails in that case anyway).
+//   error_metric the check is not_configured; an error_metric that is not a rate metric of the
+//   experiment fails the check (validate_winner_policy refuses it up front).
+// - Statuses (analysis.hpp): a threshold at its neutral value (0, or no error_metric) makes its
+//   check not_configured, which does not block; a check that cannot be computed yet is
+//   not_evaluable, which blocks like a failure. So srm_clean fails on a mismatch and is
+//   not_evaluable while the SRM test is undefined (no assignments yet, fewer than two arms with a
+//   weight): an automatic pick never happens without a sample-ratio check.
 // - override_variant skips every statistical check: the only check is that the variant exists.
 //   Warnings are still computed for it.
 // - Warnings (never block): winner's error rate above the control's, winner's latency_metric mean
@@ -84,8 +89,12 @@ struct Evaluator {
         return row(analysis, n_met, v, m);
     }
 
+    void add(const std::string& name, const char* status, const std::string& detail) {
+        const std::string s = status;
+        ev.checks.push_back({name, s, s == kCheckPassed || s == kCheckNotConfigured, detail});
+    }
     void add(const std::string& name, bool passed, const std::string& detail) {
-        ev.checks.push_back({name, passed, detail});
+        add(name, passed ? kCheckPassed : kCheckFailed, detail);
     }
 
     // Variants the per-variant minimums apply to.
@@ -161,7 +170,7 @@ struct Evaluator {
     void check_confidence() {
         if (!cand) return add("min_confidence", false, no_candidate_detail());
         if (!std::isfinite(ev.confidence))
-            return add("min_confidence", false,
+            return add("min_confidence", kCheckNotEvaluable,
                        "the sequential test is not defined yet for '" + *ev.winner + "'");
         const bool ok = ev.confidence >= policy.confidence;
         add("min_confidence", ok,
@@ -171,9 +180,12 @@ struct Evaluator {
 
     void check_improvement() {
         if (!cand) return add("min_improvement", false, no_candidate_detail());
+        if (policy.min_improvement == 0)
+            return add("min_improvement", kCheckNotConfigured,
+                       "not required (min_improvement is 0): any improvement counts");
         const stats::Better better = data.metrics[*pm].better;
         if (!std::isfinite(ev.improvement))
-            return add("min_improvement", false,
+            return add("min_improvement", kCheckNotEvaluable,
                        "the relative lift is undefined (the control's value is 0)");
         const double gain = oriented(ev.improvement, better);
         const bool ok = gain >= policy.min_improvement;
@@ -184,6 +196,8 @@ struct Evaluator {
     }
 
     void check_runtime() {
+        if (policy.min_runtime_hours == 0)
+            return add("min_runtime", kCheckNotConfigured, "not required (pick_after_hours is 0)");
         char buf[128];
         const bool ok = context.runtime_hours >= policy.min_runtime_hours;
         std::snprintf(buf, sizeof buf, "running for %.1f h %s %.1f h", context.runtime_hours,
@@ -193,7 +207,8 @@ struct Evaluator {
 
     void check_error_rate() {
         if (policy.error_metric.empty())
-            return add("error_rate_acceptable", true, "no error_metric configured: not checked");
+            return add("error_rate_acceptable", kCheckNotConfigured,
+                       "no error_metric configured: not checked");
         const auto em = metric_index(data.metrics, policy.error_metric);
         if (!em || data.metrics[*em].kind != MetricKind::Rate)
             return add("error_rate_acceptable", false,
@@ -202,8 +217,8 @@ struct Evaluator {
         if (!cand) return add("error_rate_acceptable", false, no_candidate_detail());
         const double rate = at(*cand, *em).mean;
         if (!std::isfinite(rate))
-            return add("error_rate_acceptable", false,
-                       "no subjects of '" + *ev.winner + "' on '" + policy.error_metric + "'");
+            return add("error_rate_acceptable", kCheckNotEvaluable,
+                       "no subjects of '" + *ev.winner + "' on '" + policy.error_metric + "' yet");
         const bool ok = rate <= policy.max_error_rate;
         add("error_rate_acceptable", ok,
             "error rate of '" + *ev.winner + "' on '" + policy.error_metric + "' is " +
@@ -220,26 +235,30 @@ struct Evaluator {
                            (s.defined ? " (p = " + std::string(buf) + ")" : std::string()) +
                            (s.unexpected > 0 ? ": " + s.reason : std::string()));
         if (!s.defined)
-            return add("srm_clean", true,
+            return add("srm_clean", kCheckNotEvaluable,
                        "not testable yet" + (s.reason.empty() ? "" : ": " + s.reason));
         add("srm_clean", true, "no sample ratio mismatch (p = " + std::string(buf) + ")");
     }
 
     void check_exposures() {
-        if (policy.min_exposures == 0) return add("min_exposures", true, "not required");
-        if (context.exposures.size() != data.variants.size())
-            return add("min_exposures", false,
-                       "exposure counts of '" + policy.exposure_event + "' were not supplied");
-        per_variant_min("min_exposures", "exposures", static_cast<double>(policy.min_exposures),
-                        [&](std::size_t v) { return static_cast<double>(context.exposures[v]); });
+        if (policy.min_exposures == 0)
+            return add("min_exposures", kCheckNotConfigured, "not required (min_exposures is 0)");
+        if (context.exposed_subjects.size() != data.variants.size())
+            return add("min_exposures", kCheckNotEvaluable,
+                       "exposed subjects of '" + policy.exposure_event + "' were not supplied");
+        per_variant_min(
+            "min_exposures", "exposed subjects", static_cast<double>(policy.min_exposures),
+            [&](std::size_t v) { return static_cast<double>(context.exposed_subjects[v]); });
     }
 
     void check_conversions() {
-        if (policy.min_conversions == 0) return add("min_conversions", true, "not required");
+        if (policy.min_conversions == 0)
+            return add("min_conversions", kCheckNotConfigured,
+                       "not required (min_conversions is 0)");
         if (!pm) return add("min_conversions", false, "no primary metric is defined");
         const MetricKind kind = data.metrics[*pm].kind;
         if (kind == MetricKind::Sum)
-            return add("min_conversions", true,
+            return add("min_conversions", kCheckNotConfigured,
                        "not applicable: the primary metric is a sum (no conversion count)");
         per_variant_min("min_conversions",
                         kind == MetricKind::Count ? "events" : "converted subjects",
@@ -317,9 +336,12 @@ struct Evaluator {
         else if (pm)
             ev.sample_size = at(ci, *pm).n;
 
-        per_variant_min(
-            "min_sample_size", "assignments", static_cast<double>(policy.min_assignments),
-            [&](std::size_t v) { return static_cast<double>(data.variants[v].assigned); });
+        if (policy.min_assignments == 0)
+            add("min_sample_size", kCheckNotConfigured, "not required (min_assignments is 0)");
+        else
+            per_variant_min(
+                "min_sample_size", "assignments", static_cast<double>(policy.min_assignments),
+                [&](std::size_t v) { return static_cast<double>(data.variants[v].assigned); });
         check_confidence();
         check_improvement();
         check_runtime();
@@ -447,7 +469,8 @@ WinnerEvaluation evaluate_winner(const WinnerPolicy& policy, const ExperimentDat
 
 json WinnerEvaluation::to_json() const {
     json checks_json = json::object();
-    for (const auto& c : checks) checks_json[c.name] = {{"passed", c.passed}, {"detail", c.detail}};
+    for (const auto& c : checks)
+        checks_json[c.name] = {{"passed", c.passed}, {"status", c.status}, {"detail", c.detail}};
     return {{"eligible", eligible},
             {"winner", winner ? json(*winner) : json(nullptr)},
             {"control", control},

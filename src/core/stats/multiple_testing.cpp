@@ -2,6 +2,7 @@
 #include "abx/stats/multiple_testing.hpp"
 
 #include "abx/error.hpp"
+#include "abx/interrupt.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +14,9 @@ namespace abx::stats {
 std::vector<double> holm_adjust(std::span<const double> p_values) {
     std::vector<std::size_t> order;  // indices of the defined p-values
     order.reserve(p_values.size());
+    InterruptPoll poll;
     for (std::size_t i = 0; i < p_values.size(); ++i) {
+        poll.tick();
         const double p = p_values[i];
         if (std::isnan(p)) continue;
         if (!(p >= 0.0 && p <= 1.0)) {
@@ -29,6 +32,7 @@ std::vector<double> holm_adjust(std::span<const double> p_values) {
     const double m = static_cast<double>(order.size());
     double running_max = 0;
     for (std::size_t rank = 0; rank < order.size(); ++rank) {
+        poll.tick();
         const double factor = m - static_cast<double>(rank);  // m - j + 1 with j = rank + 1
         running_max = std::max(running_max, std::min(1.0, factor * p_values[order[rank]]));
         adjusted[order[rank]] = running_max;
