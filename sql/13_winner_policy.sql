@@ -38,7 +38,7 @@ SELECT value->>'status' AS status, value->>'detail' AS detail
   FROM jsonb_each(abx.evaluate_winner('policy')->'checks') WHERE key = 'min_conversions';
 
 -- override_variant: the statistics are skipped, the variant must exist; warnings are still given.
-SELECT abx.update_experiment('policy', '{"winner_policy": {"override_variant": "control", "latency_metric": "latency"}}')->>'status';
+SELECT abx.update_experiment('policy', '{"winner_policy": {"override_variant": "fast", "latency_metric": "latency", "error_metric": "errors"}}')->>'status';
 SELECT w->>'winner' AS winner, w->>'eligible' AS eligible, w->'checks'->'override_variant'->>'status' AS override_check,
        jsonb_array_length(w->'warnings') AS warnings
   FROM abx.evaluate_winner('policy') w;

@@ -373,10 +373,12 @@ ABX_SQL_FUNCTION(abx_aggregate) {
     if (code) {
         StoredExperiment e = load_experiment(*code, org, false);
         if (!takes_events(e.status))
-            throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                        "experiment \"" + *code + "\" is " + std::string(to_string(e.status)) +
-                            ": there is nothing to aggregate",
-                        "", "abx.aggregate() folds the events of running, paused and completed experiments");
+            throw Error(
+                sqlstate::kObjectNotInPrerequisiteState,
+                "experiment \"" + *code + "\" is " + std::string(to_string(e.status)) +
+                    ": there is nothing to aggregate",
+                "",
+                "abx.aggregate() folds the events of running, paused and completed experiments");
         ids.push_back(e.id);
     } else {
         std::uint64_t n = experiments_to_aggregate.run(nullptr, nullptr, false);
@@ -411,7 +413,7 @@ ABX_SQL_FUNCTION(abx_aggregate) {
                             Int64GetDatum(r.runs),
                             r.failure ? text_datum(r.failure->sqlstate) : 0,
                             r.failure ? text_datum(r.failure->message) : 0};
-        bool nulls[11] = {false, !r.organization, false, false, false, false,
+        bool nulls[11] = {false, !r.organization, false, false,      false,     false,
                           false, false,           false, !r.failure, !r.failure};
         sink.put(values, nulls, 11);
     }

@@ -26,7 +26,8 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
 
     spi_connect();
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
-    spi_exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('abx.ensure_partitions'))");
+    spi_exec(
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('abx.ensure_partitions'))");
     Args args(2);
     args.set(0, TimestampTzGetDatum(abx_now())).set(1, Int32GetDatum(days_ahead));
     std::uint64_t n = missing_days.run(args.values(), args.nulls(), false);
@@ -44,7 +45,8 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
         spi_exec("CREATE TABLE " + table + " (LIKE abx.events INCLUDING DEFAULTS)");
         // The aggregation window's index belongs to each partition (there is none on abx.events:
         // an extension-owned partitioned index breaks pg_restore of runtime partitions).
-        spi_exec("CREATE INDEX events_p" + d.suffix + "_window ON " + table + " (experiment_id, xid)");
+        spi_exec("CREATE INDEX events_p" + d.suffix + "_window ON " + table +
+                 " (experiment_id, xid)");
         spi_exec("WITH moved AS (DELETE FROM abx.events_default WHERE ts >= " + lo + " AND ts < " +
                  hi + " RETURNING *) INSERT INTO " + table + " SELECT * FROM moved");
         spi_exec("ALTER TABLE abx.events ATTACH PARTITION " + table + " FOR VALUES FROM (" + lo +

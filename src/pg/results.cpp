@@ -40,7 +40,8 @@ ABX_SQL_FUNCTION(abx_results) {
     const std::size_t metrics = in.metrics.size();
     for (std::size_t row = 0; row < result.rows.size(); ++row) {
         const analysis::MetricResult& r = result.rows[row];
-        const std::size_t variant = metrics ? row / metrics : 0, metric = metrics ? row % metrics : 0;
+        const std::size_t variant = metrics ? row / metrics : 0,
+                          metric = metrics ? row % metrics : 0;
         Datum v[26];
         bool n[26] = {};
         v[0] = text_datum(r.variant);
@@ -109,14 +110,15 @@ ABX_SQL_FUNCTION(abx_evaluate_winner) {
     analysis::WinnerContext context;
     if (in.started_at)
         context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
-    context.exposures.assign(in.data.variants.size(), 0);
+    context.exposed_subjects.assign(in.data.variants.size(), 0);
     if (!policy.exposure_event.empty()) {
         Args a(2);
         a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
         std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
         for (std::uint64_t r = 0; r < rows; ++r)
             for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
-                if (in.variant_ids[i] == *col_int64(r, 1)) context.exposures[i] = *col_int64(r, 2);
+                if (in.variant_ids[i] == *col_int64(r, 1))
+                    context.exposed_subjects[i] = *col_int64(r, 2);
     }
     spi_finish();
     analysis::Analysis result = analysis::analyze(in.data, false);

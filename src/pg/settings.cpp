@@ -42,8 +42,8 @@ bool parse_timestamptz(const char* text, TimestampTz* out) {
 // A test-only, session-level clock: only SET (or a connection option) may pin it, never a
 // database, role or configuration-file default that would pin it for every session.
 bool session_level(GucSource source) {
-    return source == PGC_S_DEFAULT || source == PGC_S_DYNAMIC_DEFAULT ||
-           source == PGC_S_CLIENT || source == PGC_S_SESSION || source == PGC_S_OVERRIDE;
+    return source == PGC_S_DEFAULT || source == PGC_S_DYNAMIC_DEFAULT || source == PGC_S_CLIENT ||
+           source == PGC_S_SESSION || source == PGC_S_OVERRIDE;
 }
 
 bool check_pinned_now(char** newval, void** extra, GucSource source) {
@@ -61,9 +61,10 @@ bool check_pinned_now(char** newval, void** extra, GucSource source) {
     parse_timestamptz(kPinnedRange, &lo);
     parse_timestamptz(kPinnedEnd, &hi);
     if (TIMESTAMP_NOT_FINITE(value) || value < lo || value >= hi) {
-        GUC_check_errmsg("invalid abx.pinned_now: must be a finite timestamp from 2000-01-01 "
-                         "to 9999-12-31 (got \"%s\")",
-                         *newval);
+        GUC_check_errmsg(
+            "invalid abx.pinned_now: must be a finite timestamp from 2000-01-01 "
+            "to 9999-12-31 (got \"%s\")",
+            *newval);
         return false;
     }
     // GUC frees `extra` with free(): it must come from malloc.

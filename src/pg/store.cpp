@@ -78,11 +78,18 @@ std::string resolved_experiment_cte(int code_param, int org_param) {
     std::string code = "$" + std::to_string(code_param), org = "$" + std::to_string(org_param);
     return "resolved AS (\n"
            "  SELECT e.id, e.status, e.salt, e.coverage, e.targeting, e.ctid AS row_ctid,\n"
-           "         e.xmin AS row_xmin, e.organization_id AS owner_id, coalesce(o.id, 0) AS org_scope,\n"
-           "         (o.id IS NULL AND " + org + "::text IS NOT NULL) AS unknown_org\n"
+           "         e.xmin AS row_xmin, e.organization_id AS owner_id, coalesce(o.id, 0) AS "
+           "org_scope,\n"
+           "         (o.id IS NULL AND " +
+           org +
+           "::text IS NOT NULL) AS unknown_org\n"
            "    FROM (SELECT 1) AS one\n"
-           "    LEFT JOIN abx.organizations o ON o.key = " + org + "\n"
-           "    JOIN abx.experiments e ON e.code = " + code + "\n"
+           "    LEFT JOIN abx.organizations o ON o.key = " +
+           org +
+           "\n"
+           "    JOIN abx.experiments e ON e.code = " +
+           code +
+           "\n"
            "     AND (e.organization_id IS NULL OR e.organization_id = o.id)\n"
            "   ORDER BY e.organization_id NULLS LAST LIMIT 1)";
 }

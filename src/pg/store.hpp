@@ -38,8 +38,9 @@ Datum experiment_document(std::int64_t experiment_id);  // a jsonb Datum, in the
 // The one resolver of "experiment by code, with the organization fallback", as a CTE named
 // `resolved` for SPI statements: the organization's own experiment with code $<code_param> if it
 // has one, else the global one; columns id, status, salt, coverage, targeting, row_ctid, row_xmin,
-// owner_id (the experiment's organization, NULL when global), org_scope (the organization's id, 0 without one) and unknown_org (an organization key was given
-// that does not exist: callers refuse). At most one row.
+// owner_id (the experiment's organization, NULL when global), org_scope (the organization's id, 0
+// without one) and unknown_org (an organization key was given that does not exist: callers refuse).
+// At most one row.
 std::string resolved_experiment_cte(int code_param, int org_param);
 
 // Error for an unknown experiment, naming code and organization.

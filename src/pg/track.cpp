@@ -302,8 +302,8 @@ ABX_SQL_FUNCTION(abx_track_batch) {
         invalid_field("events", "a batch holds at most " + std::to_string(kMaxBatchItems) +
                                     " items, got " + std::to_string(count));
     if (jsonb_size(raw) > kMaxBatchBytes)
-        invalid_field("events", "a batch must be at most " + std::to_string(kMaxBatchBytes) +
-                                    " bytes");
+        invalid_field("events",
+                      "a batch must be at most " + std::to_string(kMaxBatchBytes) + " bytes");
     nlohmann::json document = json_from_jsonb(raw);
     const nlohmann::json& items = batch_items(document);
     EventLimits limits = limits_now();
