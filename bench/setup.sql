@@ -2,7 +2,8 @@
 --   abx side: a running experiment "bench" with 2 variants and 100,000 assigned subjects u1..u100000.
 --   raw side: schema raw with plain tables of the same shape as abx.assignments and abx.events
 --             (same columns, defaults, primary key; events range-partitioned on ts with the same
---             daily partitions and default partition), raw.assignments holding the same 100,000 rows.
+--             daily partitions and default partition, each with the same (experiment_id, xid)
+--             index), raw.assignments holding the same 100,000 rows.
 \set ON_ERROR_STOP 1
 \set pool 100000
 SET client_min_messages = warning;
@@ -43,6 +44,8 @@ BEGIN
               WHERE i.inhparent = 'abx.events'::regclass
     LOOP
         EXECUTE format('CREATE TABLE raw.%I PARTITION OF raw.events %s', p.relname, p.bound);
+        -- The same aggregation-window index as each abx partition (abx keeps it per partition).
+        EXECUTE format('CREATE INDEX ON raw.%I (experiment_id, xid)', p.relname);
     END LOOP;
 END $$;
 

@@ -22,4 +22,9 @@ inline bool accepts_new_assignments(Status s) {
     return s == Status::Running;
 }
 
+// Whether an experiment in this status takes events (and so has something to aggregate).
+inline bool accepts_events(Status s) {
+    return s == Status::Running || s == Status::Paused || s == Status::Completed;
+}
+
 }  // namespace abx

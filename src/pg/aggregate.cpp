@@ -242,10 +242,6 @@ void refresh_bandit(const AnalysisInput& in) {
     touch_experiment.run(id.values(), id.nulls(), false);
 }
 
-bool takes_events(Status s) {
-    return s == Status::Running || s == Status::Paused || s == Status::Completed;
-}
-
 Statement save_failure(R"SQL(
 INSERT INTO abx.aggregation_state AS s (experiment_id, system_identifier, failures, last_error_code,
                                         last_error_message, last_error_at)
@@ -372,7 +368,7 @@ ABX_SQL_FUNCTION(abx_aggregate) {
     std::vector<std::int64_t> ids;
     if (code) {
         StoredExperiment e = load_experiment(*code, org, false);
-        if (!takes_events(e.status))
+        if (!accepts_events(e.status))
             throw Error(
                 sqlstate::kObjectNotInPrerequisiteState,
                 "experiment \"" + *code + "\" is " + std::string(to_string(e.status)) +

@@ -109,10 +109,6 @@ VALUES ($1, $2, nextval('abx.events_id_seq'), $3)
 ON CONFLICT DO NOTHING RETURNING event_id)SQL",
                     {INT8OID, TEXTOID, INT4OID});
 
-bool takes_events(Status s) {
-    return s == Status::Running || s == Status::Paused || s == Status::Completed;
-}
-
 // The event of a subject of a cached experiment: the assignment comes from one index probe and
 // the row goes in with a single-table INSERT. nullopt when the cache cannot answer (then the
 // general path decides, and explains refusals).
@@ -122,7 +118,7 @@ std::optional<Stored> track_cached(const EventInput& ev, std::optional<Datum> me
         cache_experiment(ev.experiment, ev.organization);
         return std::nullopt;
     }
-    if (!takes_events(c->status)) return std::nullopt;
+    if (!accepts_events(c->status)) return std::nullopt;
     std::optional<std::int32_t> variant_id = stored_variant(*c, ev.subject);
     if (!variant_id) return std::nullopt;
     auto variant = c->variants.find(*variant_id);
