@@ -4,6 +4,7 @@
 #include "settings.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "utils/guc.h"
 #include "utils/tuplestore.h"
 }
@@ -40,14 +41,28 @@ Args& Args::set_or_null(std::size_t i, const std::optional<std::int64_t>& value)
     return value ? set(i, Int64GetDatum(*value)) : null(i);
 }
 
+// Every statement abx runs through SPI resolves names in pg_catalog first, then abx, and nowhere
+// else (no temporary schema, not the caller's search_path): a schema the caller put in front of
+// pg_catalog (SET search_path = evil, pg_catalog) cannot capture a function or an operator of
+// abx's queries, which run with the caller's rights (and later a worker's). The path is pushed for
+// the whole SPI connection; an error pops it with the transaction.
 void spi_connect() {
     pg_guard([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "abx: SPI_connect failed");
+        Oid abx_schema = get_namespace_oid("abx", true);
+        OverrideSearchPath* path = (OverrideSearchPath*)palloc0(sizeof(OverrideSearchPath));
+        path->schemas = OidIsValid(abx_schema) ? list_make1_oid(abx_schema) : NIL;
+        path->addCatalog = true;
+        path->addTemp = false;
+        PushOverrideSearchPath(path);
     });
 }
 
 void spi_finish() {
-    pg_guard([] { SPI_finish(); });
+    pg_guard([] {
+        PopOverrideSearchPath();
+        SPI_finish();
+    });
 }
 
 std::uint64_t spi_exec(const std::string& sql, bool read_only) {
