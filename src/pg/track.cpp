@@ -37,8 +37,10 @@ SELECT ins.id, v.key FROM ins JOIN abx.variants v ON v.id = ins.variant_id)SQL")
 
 Statement track_idempotent(std::string(kTargetCte).append(R"SQL(,
 k AS (
-  INSERT INTO abx.event_idempotency (experiment_id, idempotency_key, event_id, variant_id)
-  SELECT s.experiment_id, $8, nextval('abx.events_id_seq'), s.variant_id FROM subject s
+  INSERT INTO abx.event_idempotency (experiment_id, organization_id, idempotency_key, event_id,
+                                     variant_id)
+  SELECT s.experiment_id, s.organization_id, $8, nextval('abx.events_id_seq'), s.variant_id
+    FROM subject s
   ON CONFLICT DO NOTHING RETURNING event_id),
 ins AS (
   INSERT INTO abx.events (id, experiment_id, organization_id, subject, variant_id, event_key, value,
@@ -54,10 +56,12 @@ Statement experiment_status("WITH " + resolved_experiment_cte(1, 2) +
                                 " SELECT status FROM resolved",
                             {TEXTOID, TEXTOID});
 
+// Idempotency keys are scoped like subjects: per experiment and organization (a global
+// experiment's key in one organization says nothing about another's).
 Statement existing_key(R"SQL(
 SELECT i.event_id, v.key FROM abx.event_idempotency i JOIN abx.variants v ON v.id = i.variant_id
- WHERE i.experiment_id = $1 AND i.idempotency_key = $2)SQL",
-                       {INT8OID, TEXTOID});
+ WHERE i.experiment_id = $1 AND i.organization_id = $2 AND i.idempotency_key = $3)SQL",
+                       {INT8OID, INT8OID, TEXTOID});
 
 Statement target_of(std::string(kTargetCte).append(" SELECT id, org FROM target"),
                     {TEXTOID, TEXTOID, TEXTOID});
@@ -104,10 +108,11 @@ RETURNING id)SQL",
                         JSONBOID, INT8OID, TEXTOID});
 
 Statement claim_key(R"SQL(
-INSERT INTO abx.event_idempotency (experiment_id, idempotency_key, event_id, variant_id)
-VALUES ($1, $2, nextval('abx.events_id_seq'), $3)
+INSERT INTO abx.event_idempotency (experiment_id, organization_id, idempotency_key, event_id,
+                                   variant_id)
+VALUES ($1, $4, $2, nextval('abx.events_id_seq'), $3)
 ON CONFLICT DO NOTHING RETURNING event_id)SQL",
-                    {INT8OID, TEXTOID, INT4OID});
+                    {INT8OID, TEXTOID, INT4OID, INT8OID});
 
 // The event of a subject of a cached experiment: the assignment comes from one index probe and
 // the row goes in with a single-table INSERT. nullopt when the cache cannot answer (then the
@@ -126,13 +131,16 @@ std::optional<Stored> track_cached(const EventInput& ev, std::optional<Datum> me
 
     std::optional<std::int64_t> reserved_id;
     if (ev.idempotency_key) {
-        Args k(3);
+        Args k(4);
         k.set(0, Int64GetDatum(c->id))
             .set(1, text_datum(*ev.idempotency_key))
-            .set(2, Int32GetDatum(*variant_id));
+            .set(2, Int32GetDatum(*variant_id))
+            .set(3, Int64GetDatum(c->organization_scope));
         if (claim_key.run(k.values(), k.nulls(), false) == 0) {
-            Args e(2);
-            e.set(0, Int64GetDatum(c->id)).set(1, text_datum(*ev.idempotency_key));
+            Args e(3);
+            e.set(0, Int64GetDatum(c->id))
+                .set(1, Int64GetDatum(c->organization_scope))
+                .set(2, text_datum(*ev.idempotency_key));
             existing_key.run(e.values(), e.nulls(), false, 1);
             return Stored{*col_int64(0, 1), *col_text(0, 2), true};
         }
@@ -185,8 +193,11 @@ Stored track_one(const EventInput& ev, std::optional<Datum> meta) {
         target_of.run(d.values(), d.nulls(), false, 1);
         if (SPI_processed == 1) {
             std::int64_t experiment_id = *col_int64(0, 1);
-            Args k(2);
-            k.set(0, Int64GetDatum(experiment_id)).set(1, text_datum(*ev.idempotency_key));
+            std::int64_t org_scope = *col_int64(0, 2);
+            Args k(3);
+            k.set(0, Int64GetDatum(experiment_id))
+                .set(1, Int64GetDatum(org_scope))
+                .set(2, text_datum(*ev.idempotency_key));
             if (existing_key.run(k.values(), k.nulls(), false, 1) == 1)
                 return Stored{*col_int64(0, 1), *col_text(0, 2), true};
         }
@@ -267,12 +278,14 @@ SELECT a.subject, a.variant_id, v.key FROM abx.assignments a JOIN abx.variants v
 Statement reserve_ids("SELECT nextval('abx.events_id_seq') FROM generate_series(1, $1)", {INT4OID});
 
 Statement claim_keys(R"SQL(
-INSERT INTO abx.event_idempotency (experiment_id, idempotency_key, event_id, variant_id)
-SELECT k.e, k.k, k.i, k.v
-  FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int4[]) WITH ORDINALITY AS k(e, k, i, v, n)
+INSERT INTO abx.event_idempotency (experiment_id, organization_id, idempotency_key, event_id,
+                                   variant_id)
+SELECT k.e, k.o, k.k, k.i, k.v
+  FROM unnest($1::int8[], $5::int8[], $2::text[], $3::int8[], $4::int4[])
+       WITH ORDINALITY AS k(e, o, k, i, v, n)
  ORDER BY k.n
 ON CONFLICT DO NOTHING RETURNING event_id)SQL",
-                     {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID});
+                     {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT8ARRAYOID});
 
 Statement insert_events(R"SQL(
 INSERT INTO abx.events (id, experiment_id, organization_id, subject, variant_id, event_key, value,
@@ -391,13 +404,14 @@ ABX_SQL_FUNCTION(abx_track_batch) {
 
     // Idempotency: the first item with a key in this batch claims it; later ones and keys already
     // stored are duplicates that point at the original event.
-    std::map<std::pair<std::int64_t, std::string>, std::size_t> first_with_key;
+    using KeyScope = std::tuple<std::int64_t, std::int64_t, std::string>;  // experiment, org, key
+    std::map<KeyScope, std::size_t> first_with_key;
     std::vector<PendingEvent*> keyed;
     std::vector<bool> keep(accepted.size(), true);
     for (std::size_t i = 0; i < accepted.size(); ++i) {
         PendingEvent* p = accepted[i];
         if (!p->input.idempotency_key) continue;
-        auto key = std::make_pair(p->experiment_id, *p->input.idempotency_key);
+        auto key = KeyScope{p->experiment_id, p->organization_scope, *p->input.idempotency_key};
         auto [it, inserted] = first_with_key.emplace(key, i);
         if (!inserted) {
             keep[i] = false;
@@ -408,24 +422,26 @@ ABX_SQL_FUNCTION(abx_track_batch) {
         keyed.push_back(p);
     }
     if (!keyed.empty()) {
-        // Keys are claimed in one global order (experiment, key): two batches whose keys overlap
-        // in opposite orders wait for each other instead of deadlocking.
+        // Keys are claimed in one global order (experiment, organization, key): two batches whose
+        // keys overlap in opposite orders wait for each other instead of deadlocking.
         std::sort(keyed.begin(), keyed.end(), [](const PendingEvent* a, const PendingEvent* b) {
-            return std::tie(a->experiment_id, *a->input.idempotency_key) <
-                   std::tie(b->experiment_id, *b->input.idempotency_key);
+            return std::tie(a->experiment_id, a->organization_scope, *a->input.idempotency_key) <
+                   std::tie(b->experiment_id, b->organization_scope, *b->input.idempotency_key);
         });
-        std::vector<Datum> exp, key, id, variant;
+        std::vector<Datum> exp, key, id, variant, org;
         for (PendingEvent* p : keyed) {
             exp.push_back(Int64GetDatum(p->experiment_id));
+            org.push_back(Int64GetDatum(p->organization_scope));
             key.push_back(text_datum(*p->input.idempotency_key));
             id.push_back(Int64GetDatum(*results[p->item].event_id));
             variant.push_back(Int32GetDatum((int)p->variant_id));
         }
-        Args c(4);
+        Args c(5);
         c.set(0, array_datum(INT8OID, exp))
             .set(1, array_datum(TEXTOID, key))
             .set(2, array_datum(INT8OID, id))
-            .set(3, array_datum(INT4OID, variant));
+            .set(3, array_datum(INT4OID, variant))
+            .set(4, array_datum(INT8OID, org));
         std::uint64_t n = claim_keys.run(c.values(), c.nulls(), false);
         std::set<std::int64_t> claimed;
         for (std::uint64_t r = 0; r < n; ++r) claimed.insert(*col_int64(r, 1));
@@ -434,8 +450,10 @@ ABX_SQL_FUNCTION(abx_track_batch) {
             if (!keep[i] || !p->input.idempotency_key) continue;
             if (claimed.count(*results[p->item].event_id)) continue;
             keep[i] = false;
-            Args k(2);
-            k.set(0, Int64GetDatum(p->experiment_id)).set(1, text_datum(*p->input.idempotency_key));
+            Args k(3);
+            k.set(0, Int64GetDatum(p->experiment_id))
+                .set(1, Int64GetDatum(p->organization_scope))
+                .set(2, text_datum(*p->input.idempotency_key));
             existing_key.run(k.values(), k.nulls(), false, 1);
             results[p->item].status = "duplicate";
             results[p->item].event_id = *col_int64(0, 1);
@@ -446,7 +464,8 @@ ABX_SQL_FUNCTION(abx_track_batch) {
     for (std::size_t i = 0; i < accepted.size(); ++i) {
         PendingEvent* p = accepted[i];
         if (keep[i] || !p->input.idempotency_key) continue;
-        std::size_t first = first_with_key[{p->experiment_id, *p->input.idempotency_key}];
+        std::size_t first =
+            first_with_key[{p->experiment_id, p->organization_scope, *p->input.idempotency_key}];
         if (first != i) results[p->item].event_id = results[accepted[first]->item].event_id;
     }
 

@@ -123,3 +123,13 @@ EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'organization "%" already exists', key USING ERRCODE = 'unique_violation';
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Idempotency keys are scoped like subjects, per experiment and organization: organization B's
+-- key of a global experiment no longer collides with organization A's.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE abx.event_idempotency ADD COLUMN organization_id bigint NOT NULL DEFAULT 0;
+UPDATE abx.event_idempotency i SET organization_id = e.organization_id
+  FROM abx.events e WHERE e.id = i.event_id AND e.organization_id <> 0;
+ALTER TABLE abx.event_idempotency DROP CONSTRAINT event_idempotency_pkey,
+    ADD PRIMARY KEY (experiment_id, organization_id, idempotency_key);
