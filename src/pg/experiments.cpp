@@ -1,7 +1,10 @@
 // SQL API for defining experiments: create, update, read, and the lifecycle transitions.
 #include "store.hpp"
 
+#include "abx/audit.hpp"
 #include "abx/json_limits.hpp"
+#include "audit.hpp"
+#include "jsonb_reader.hpp"
 
 extern "C" {
 #include "port.h"
@@ -106,11 +109,31 @@ Datum finish_with_document(std::int64_t experiment_id) {
     return doc;
 }
 
+// The experiment document as JSON, without the bookkeeping timestamp every change moves.
+nlohmann::json audited_document(std::int64_t experiment_id) {
+    nlohmann::json doc = json_from_jsonb(experiment_document(experiment_id));
+    doc.erase("updated_at");
+    return doc;
+}
+
+// One audit entry for a change of an experiment: the fields that differ, before and after.
+void audit_experiment(const std::string& action, std::int64_t experiment_id,
+                      std::optional<std::int64_t> organization_id, const nlohmann::json& before) {
+    AuditRecord r;
+    r.action = action;
+    r.target = "experiment:" + std::to_string(experiment_id);
+    r.organization_id = organization_id;
+    r.experiment_id = experiment_id;
+    r.change = audit::document_change(before, audited_document(experiment_id));
+    append_audit(r);
+}
+
 Datum transition_body(FunctionCallInfo fcinfo, Action action) {
     std::string code = arg_text(fcinfo, 0, "code");
     std::optional<std::string> org = arg_text_opt(fcinfo, 1);
     spi_connect();
     StoredExperiment e = load_experiment(code, org, true);
+    nlohmann::json before = audited_document(e.id);
     Status next;
     try {
         next = transition(e.status, action);
@@ -124,6 +147,8 @@ Datum transition_body(FunctionCallInfo fcinfo, Action action) {
         .set(2, TimestampTzGetDatum(abx_now()));
     set_status.run(args.values(), args.nulls(), false);
     if (next == Status::Running) spi_exec("SELECT abx.ensure_partitions()");
+    audit_experiment("experiment." + std::string(to_string(action)), e.id,
+                     resolve_organization(org), before);
     return finish_with_document(e.id);
 }
 
@@ -161,6 +186,7 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
     insert_experiment.run(args.values(), args.nulls(), false);
     std::int64_t id = *col_int64(0, 1);
     insert_variants(id, spec.variants);
+    audit_experiment("experiment.create", id, org_id, nlohmann::json::object());
     return finish_with_document(id);
 }
 
@@ -173,6 +199,7 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
 
     spi_connect();
     StoredExperiment current = load_experiment(code, org_key, true);
+    nlohmann::json before = audited_document(current.id);
     ExperimentSpec next = apply_update(current.spec, current.status, patch);
     if (next.code != current.spec.code)
         ensure_code_free(next.code, resolve_organization(org_key), org_key);
@@ -215,6 +242,7 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
             update_variant.run(u.values(), u.nulls(), false);
         }
     }
+    audit_experiment("experiment.update", current.id, resolve_organization(org_key), before);
     return finish_with_document(current.id);
 }
 

@@ -119,6 +119,10 @@ std::string jsonb_text_of(Datum d) {
 
 }  // namespace
 
+std::string jsonb_text(Datum jsonb) {
+    return jsonb_text_of(jsonb);
+}
+
 std::optional<std::string> col_text(std::uint64_t row, int col) {
     Cell c = cell(row, col);
     if (c.is_null) return std::nullopt;

@@ -62,6 +62,8 @@ std::optional<std::int64_t> col_int64(std::uint64_t row, int col);
 std::optional<double> col_float8(std::uint64_t row, int col);
 std::optional<bool> col_bool(std::uint64_t row, int col);
 std::optional<nlohmann::json> col_jsonb(std::uint64_t row, int col);
+// jsonb_out of a jsonb Datum (PostgreSQL's own, deterministic printing).
+std::string jsonb_text(Datum jsonb);
 // Raw jsonb text of a column, for handing back to SQL without re-parsing.
 std::optional<std::string> col_jsonb_text(std::uint64_t row, int col);
 

@@ -118,6 +118,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO abx.organizations AS o (key, name) VALUES (key, coalesce(name, key)) RETURNING o.id INTO new_id;
+    PERFORM abx.audit_append('organization.create', 'organization:' || new_id, new_id, NULL,
+                             jsonb_build_object('after', jsonb_build_object('key', key, 'name', coalesce(name, key))));
     RETURN new_id;
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'organization "%" already exists', key USING ERRCODE = 'unique_violation';
@@ -133,3 +135,94 @@ UPDATE abx.event_idempotency i SET organization_id = e.organization_id
   FROM abx.events e WHERE e.id = i.event_id AND e.organization_id <> 0;
 ALTER TABLE abx.event_idempotency DROP CONSTRAINT event_idempotency_pkey,
     ADD PRIMARY KEY (experiment_id, organization_id, idempotency_key);
+
+-- ---------------------------------------------------------------------------------------------
+-- Audit log: one entry per mutation through abx, appended in the mutation's transaction,
+-- append-only (revokes + triggers) and hash-chained (docs/security.md, "Audit log").
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE abx.audit_log (
+    seq             bigint PRIMARY KEY,          -- 1, 2, 3, ... one linear chain
+    at              timestamptz NOT NULL,        -- abx.now()
+    actor           text NOT NULL,               -- the role acting (SET ROLE included)
+    jwt_subject     text,                        -- request.jwt.claims ->> 'sub', when present
+    organization_id bigint,
+    action          text NOT NULL,               -- organization.create, experiment.start, ...
+    target          text NOT NULL,               -- organization:3, experiment:42
+    experiment_id   bigint,
+    change          jsonb NOT NULL,              -- {"before": {...}, "after": {...}} of the changed fields
+    request_id      text,                        -- request.id, when present
+    outcome         text NOT NULL CHECK (outcome IN ('ok', 'denied')),
+    error_code      text,
+    prev_hash       bytea NOT NULL,
+    hash            bytea NOT NULL               -- sha256(prev_hash || canonical(entry))
+);
+CREATE INDEX audit_log_experiment ON abx.audit_log (experiment_id, seq);
+COMMENT ON TABLE abx.audit_log IS
+    'Append-only, hash-chained audit trail of every mutation through abx; abx.verify_audit() checks it.';
+
+-- The chain's head, kept beside the rows: a deleted tail leaves the head pointing past the end.
+CREATE TABLE abx.audit_head (
+    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq  bigint NOT NULL,
+    hash bytea NOT NULL
+);
+
+CREATE FUNCTION abx.audit_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF TG_TABLE_NAME = 'audit_head' AND TG_OP = 'UPDATE' AND NEW.seq = OLD.seq + 1 THEN
+        RETURN NEW;  -- the head only ever moves one entry forward
+    END IF;
+    RAISE EXCEPTION 'abx.% is append-only: % is refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON abx.audit_log
+    FOR EACH ROW EXECUTE FUNCTION abx.audit_refuse_change();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON abx.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION abx.audit_refuse_change();
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE OR DELETE ON abx.audit_head
+    FOR EACH ROW EXECUTE FUNCTION abx.audit_refuse_change();
+CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON abx.audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION abx.audit_refuse_change();
+REVOKE ALL ON abx.audit_log, abx.audit_head FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('abx.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.audit_head', '');
+
+-- Appends an entry (used by abx's SQL-language functions; C functions append directly).
+CREATE FUNCTION abx.audit_append(action text, target text, organization_id bigint,
+                                 experiment_id bigint, change jsonb) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'abx_audit_append' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION abx.audit_append(text, text, bigint, bigint, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION abx.verify_audit(anchor_seq bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+                                 OUT ok boolean, OUT checked bigint, OUT broken_seq bigint,
+                                 OUT reason text, OUT head_seq bigint, OUT head_hash text)
+    AS 'MODULE_PATHNAME', 'abx_verify_audit' LANGUAGE C STABLE;
+COMMENT ON FUNCTION abx.verify_audit(bigint, bytea) IS
+    'Walks the audit chain: ok, or the first broken entry and why. With an anchor (a seq and hash recorded outside the database, e.g. from the server log), also checks that entry.';
+
+CREATE VIEW abx.audit_trail AS
+SELECT a.seq, a.at, a.actor, a.jwt_subject, o.key AS organization, a.action, a.target,
+       e.code AS experiment, a.outcome, a.error_code, a.change, a.request_id
+  FROM abx.audit_log a
+  LEFT JOIN abx.organizations o ON o.id = a.organization_id
+  LEFT JOIN abx.experiments e ON e.id = a.experiment_id;
+COMMENT ON VIEW abx.audit_trail IS 'The audit log with readable organization and experiment names.';
+
+CREATE VIEW abx.experiment_history AS
+SELECT e.code AS experiment, o.key AS organization, a.seq, a.at, a.actor, a.action, a.outcome,
+       a.change
+  FROM abx.audit_log a
+  JOIN abx.experiments e ON e.id = a.experiment_id
+  LEFT JOIN abx.organizations o ON o.id = e.organization_id;
+COMMENT ON VIEW abx.experiment_history IS 'Per experiment, every audited change in order.';
+
+CREATE VIEW abx.audit_failures AS
+SELECT a.action, a.outcome, a.error_code, count(*) AS entries, min(a.at) AS first_at, max(a.at) AS last_at
+  FROM abx.audit_log a
+ WHERE a.outcome <> 'ok'
+ GROUP BY a.action, a.outcome, a.error_code;
+COMMENT ON VIEW abx.audit_failures IS 'Refused actions by action and SQLSTATE (the data of audit_failures_total and the top errors).';
+REVOKE ALL ON abx.audit_trail, abx.experiment_history, abx.audit_failures FROM PUBLIC;

@@ -75,5 +75,8 @@ check "a new experiment after the restore" "draft" \
 # Daily partitions came back as partitions, each with its aggregation index.
 check "partitions restored with their index" "$(q "$src_env" -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'abx.events'::regclass")" \
     "$(q "$dst_env" -c "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid WHERE i.inhparent = 'abx.events'::regclass")"
+check "the audit chain verifies after the restore" "t" "$(q "$dst_env" -c "SELECT ok FROM abx.verify_audit()")"
+check "the restored audit log is the source's" "$(q "$src_env" -c "SELECT max(seq) FROM abx.audit_log WHERE action = 'experiment.start'")" \
+    "$(q "$dst_env" -c "SELECT max(seq) FROM abx.audit_log WHERE action = 'experiment.start'")"
 echo "dump_restore: $fails failed"
 [ "$fails" = 0 ]

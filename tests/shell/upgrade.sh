@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ALTER EXTENSION abx UPDATE from the released 0.1.0: the updated schema is the same as a fresh
 # install's, and data written under 0.1.0 still assigns (sticky), tracks and aggregates.
-# The data is written through the 0.1.0 SQL objects with the current library (the functions whose
-# result shape did not change); the 0.1.0 library itself is not rebuilt here.
+# The 0.1.0 data is written with the current library: assignments and events through abx.assign and
+# abx.track (their 0.1.0 definitions), the experiment as rows (the current library's mutating
+# functions need the 0.2.0 audit log); the 0.1.0 library itself is not rebuilt here.
 source "$(dirname "$0")/../../scripts/common.sh"
 cd "$ABX_ROOT"
 env_file="$(bash scripts/cluster.sh start upgrade --fresh)"
@@ -17,9 +18,14 @@ createdb old_db; createdb fresh_db
 q old_db >/dev/null <<'SQL'
 CREATE EXTENSION abx VERSION '0.1.0';
 SET abx.pinned_now = '2026-05-01 10:00:00+00';
-SELECT abx.create_experiment('{"code": "up", "salt": "up", "variants": [{"key": "a"}, {"key": "b"}],
-  "metrics": {"primary": {"key": "conv", "kind": "rate", "event": "buy"}}}');
-SELECT abx.start('up');
+-- The experiment as 0.1.0's create_experiment and start left it (rows written directly: this
+-- library's mutating functions append to the 0.2.0 audit log, which 0.1.0 does not have).
+INSERT INTO abx.experiments (code, name, salt, metrics, status, created_at, updated_at, started_at)
+VALUES ('up', 'up', 'up', '{"primary": {"key": "conv", "kind": "rate", "event": "buy"}}', 'running',
+        abx.now(), abx.now(), abx.now());
+INSERT INTO abx.variants (experiment_id, key, name, weight, is_control, position)
+SELECT id, v.key, v.key, 1, v.key = 'a', v.pos FROM abx.experiments, (VALUES ('a', 0), ('b', 1)) v(key, pos);
+SELECT abx.ensure_partitions();
 SELECT count(*) FROM generate_series(1, 300) i, LATERAL abx.assign('up', 'u' || i);
 SELECT count(*) FROM generate_series(1, 300, 4) i, LATERAL abx.track('up', 'u' || i, 'buy');
 SELECT count(*) FROM generate_series(2, 300, 4) i, LATERAL abx.track('up', 'u' || i, 'buy');
@@ -64,5 +70,7 @@ check "old data aggregates (every 0.1.0 event and the new one)" "ok 151" \
     "$(q old_db -c "SELECT status || ' ' || events FROM abx.aggregate('up')")"
 check "results count every converted subject once (150 under 0.1.0, u3 after)" "151" \
     "$(q old_db -c "SELECT sum(mean * n)::int FROM abx.results('up') WHERE metric = 'conv'")"
+check "an old experiment changes, audited" "paused true" \
+    "$(q old_db -c "SELECT abx.pause('up')->>'status' || ' ' || (SELECT ok FROM abx.verify_audit())::text")"
 echo "upgrade: $fails failed"
 [ "$fails" = 0 ]
