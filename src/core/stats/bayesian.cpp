@@ -1,6 +1,8 @@
 // Bayesian analysis: see include/abx/stats/bayesian.hpp and docs/statistics-bayesian.md.
 #include "abx/stats/bayesian.hpp"
 
+#include "posterior_helpers.hpp"
+
 #include "abx/error.hpp"
 #include "abx/interrupt.hpp"
 
@@ -17,6 +19,10 @@
 #include <string>
 
 namespace abx::stats {
+
+using detail::arm_name;
+using detail::check_rate;
+using detail::orient;
 
 namespace {
 
@@ -53,20 +59,6 @@ void check_normal(const NormalPosterior& p, const std::string& name) {
 
 void check_level(double level) {
     if (!(level > 0 && level < 1)) invalid_field("level", "must be in (0, 1)");
-}
-
-// Better::Lower is reduced to Better::Higher by reflecting the posteriors:
-// p ~ Beta(a, b)  =>  1 - p ~ Beta(b, a);   m ~ N(mu, sd)  =>  -m ~ N(-mu, sd).
-BetaPosterior reflect(const BetaPosterior& p) {
-    return {p.beta, p.alpha};
-}
-NormalPosterior reflect(const NormalPosterior& p) {
-    return {-p.mean, p.sd};
-}
-
-template <class P>
-P orient(const P& p, Better better) {
-    return better == Better::Higher ? p : reflect(p);
 }
 
 // ----- Evan Miller's closed-form sum -------------------------------------------------------------
@@ -342,16 +334,6 @@ std::vector<double> normalised(std::vector<double> p) {
     return p;
 }
 
-void check_rate(const Summary& s, const std::string& name) {
-    if (!(std::isfinite(s.n) && s.n >= 0)) invalid_field(name + ".n", "must be finite and >= 0");
-    if (!(std::isfinite(s.sum) && s.sum >= 0 && s.sum <= s.n))
-        invalid_field(name + ".sum", "conversions must be between 0 and n");
-}
-
-std::string arm_name(std::size_t i) {
-    return "arms[" + std::to_string(i) + "]";
-}
-
 }  // namespace
 
 // ----- posteriors --------------------------------------------------------------------------------
@@ -557,93 +539,6 @@ std::vector<double> prob_best_means(std::span<const Summary> arms, Better better
         posts.push_back(normal_posterior(arms[i]));
     }
     return prob_best(std::span<const NormalPosterior>(posts), better);
-}
-
-// ----- fail-fast ---------------------------------------------------------------------------------
-
-namespace {
-
-void check_fail_fast(const FailFastConfig& c) {
-    if (!(c.threshold > 0 && c.threshold < 1)) invalid_field("threshold", "must be in (0, 1)");
-    if (!(std::isfinite(c.min_samples) && c.min_samples >= 0))
-        invalid_field("min_samples", "must be finite and >= 0");
-}
-
-// `defined[i]`: arm i has a posterior; `eligible[i]`: it also has enough samples.
-template <class P>
-FailFastResult fail_fast_impl(const std::vector<std::optional<P>>& posts,
-                              const std::vector<bool>& eligible, Better better,
-                              const FailFastConfig& config) {
-    FailFastResult r;
-    r.arms.resize(posts.size());
-    std::vector<P> pool;
-    std::vector<std::size_t> pool_index;
-    for (std::size_t i = 0; i < posts.size(); ++i) {
-        r.arms[i].eligible = eligible[i];
-        if (eligible[i]) {
-            pool.push_back(*posts[i]);
-            pool_index.push_back(i);
-        }
-    }
-    if (pool.empty()) {
-        for (std::size_t i = 0; i < posts.size(); ++i)
-            r.arms[i].prob_worse_than_best = std::numeric_limits<double>::quiet_NaN();
-        return r;
-    }
-    const std::vector<double> pb = prob_best(std::span<const P>(pool), better);
-    std::size_t best_k = 0;
-    for (std::size_t k = 1; k < pb.size(); ++k)
-        if (pb[k] > pb[best_k]) best_k = k;
-    const std::size_t best = pool_index[best_k];
-    r.best = best;
-    const P best_post = orient(*posts[best], better);
-    for (std::size_t i = 0; i < posts.size(); ++i) {
-        FailFastArm& arm = r.arms[i];
-        if (i == best) {
-            arm.prob_worse_than_best = 0.0;
-        } else if (!posts[i]) {
-            arm.prob_worse_than_best = std::numeric_limits<double>::quiet_NaN();
-        } else {
-            arm.prob_worse_than_best = prob_greater(best_post, orient(*posts[i], better));
-            arm.flagged = eligible[i] && arm.prob_worse_than_best > config.threshold;
-        }
-    }
-    return r;
-}
-
-}  // namespace
-
-FailFastResult fail_fast_rates(std::span<const Summary> arms, Better better,
-                               const FailFastConfig& config, const BetaPrior& prior) {
-    check_fail_fast(config);
-    if (arms.empty()) invalid_field("arms", "at least one arm is required");
-    std::vector<std::optional<BetaPosterior>> posts;
-    std::vector<bool> eligible;
-    for (std::size_t i = 0; i < arms.size(); ++i) {
-        check_rate(arms[i], arm_name(i));
-        posts.emplace_back(beta_posterior(arms[i], prior));
-        eligible.push_back(arms[i].n >= config.min_samples);
-    }
-    return fail_fast_impl(posts, eligible, better, config);
-}
-
-FailFastResult fail_fast_means(std::span<const Summary> arms, Better better,
-                               const FailFastConfig& config) {
-    check_fail_fast(config);
-    if (arms.empty()) invalid_field("arms", "at least one arm is required");
-    std::vector<std::optional<NormalPosterior>> posts;
-    std::vector<bool> eligible;
-    for (std::size_t i = 0; i < arms.size(); ++i) {
-        if (!(std::isfinite(arms[i].n) && arms[i].n >= 0))
-            invalid_field(arm_name(i) + ".n", "must be finite and >= 0");
-        if (arms[i].n >= 2) {
-            posts.emplace_back(normal_posterior(arms[i]));
-        } else {
-            posts.emplace_back(std::nullopt);
-        }
-        eligible.push_back(arms[i].n >= 2 && arms[i].n >= config.min_samples);
-    }
-    return fail_fast_impl(posts, eligible, better, config);
 }
 
 }  // namespace abx::stats
