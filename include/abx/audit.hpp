@@ -43,6 +43,8 @@ class ChainVerifier {
   public:
     // One stored row: its entry and the hashes stored with it. Returns false once broken.
     bool feed(const Entry& entry, const Digest& stored_previous, const Digest& stored_hash);
+    // A stored row whose hashes are not 32 bytes each: the chain breaks there.
+    void malformed(std::int64_t seq);
     // After the last row: the head recorded outside the rows (nullopt: no head recorded).
     void finish(std::optional<std::int64_t> head_seq, const std::optional<Digest>& head_hash);
 

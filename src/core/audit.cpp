@@ -117,6 +117,10 @@ bool ChainVerifier::feed(const Entry& entry, const Digest& stored_previous,
     return true;
 }
 
+void ChainVerifier::malformed(std::int64_t seq) {
+    fail(seq, "entry " + seq_text(seq) + " has a malformed hash (not 32 bytes)");
+}
+
 void ChainVerifier::finish(std::optional<std::int64_t> head_seq,
                            const std::optional<Digest>& head_hash) {
     if (broken_seq_) return;

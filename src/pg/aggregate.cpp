@@ -16,6 +16,7 @@
 #include "abx/stats/bandit.hpp"
 
 #include <map>
+#include <tuple>
 
 namespace abx::pg {
 namespace {
@@ -252,20 +253,11 @@ ON CONFLICT (experiment_id) DO UPDATE
 RETURNING s.events_total, s.runs)SQL",
                        {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID});
 
-Statement code_and_org(
-    "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
-    "ON o.id = e.organization_id WHERE e.id = $1",
-    {INT8OID});
-
 // Records a failed run (in the caller's transaction, after the experiment's subtransaction was
 // rolled back) and says so in the server log.
 void record_failure(std::int64_t experiment_id, const SubtransactionFailure& failure,
                     RunResult& result) {
-    Args id(1);
-    id.set(0, Int64GetDatum(experiment_id));
-    code_and_org.run(id.values(), id.nulls(), false, 1);
-    result.code = *col_text(0, 1);
-    result.organization = col_text(0, 2);
+    std::tie(result.code, result.organization) = experiment_name(experiment_id, false);
     Args f(4);
     f.set(0, Int64GetDatum(experiment_id))
         .set(1, text_datum(failure.sqlstate))

@@ -5,11 +5,6 @@
 namespace abx::pg {
 namespace {
 
-Statement code_of(
-    "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
-    "ON o.id = e.organization_id WHERE e.id = $1",
-    {INT8OID});
-
 // As of the last abx.aggregate(), like the event statistics they are compared with.
 Statement assigned_counts(
     "SELECT variant_id, assigned FROM abx.variant_assignments WHERE experiment_id = $1", {INT8OID});
@@ -66,11 +61,7 @@ std::vector<bool> unchanged_metrics(const std::string& signature,
 }
 
 AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only) {
-    Args args(1);
-    args.set(0, Int64GetDatum(experiment_id));
-    code_of.run(args.values(), args.nulls(), read_only, 1);
-    std::string code = *col_text(0, 1);
-    std::optional<std::string> org = col_text(0, 2);
+    auto [code, org] = experiment_name(experiment_id, read_only);
     return load_analysis_input(code, org, read_only);
 }
 

@@ -11,8 +11,6 @@
 namespace abx::pg {
 namespace {
 
-// One round trip answers a returning subject: the experiment (org-specific first, then global),
-// the organization scope, and the stored assignment with its variant.
 // One round trip answers a returning subject: the experiment, the organization scope, and the
 // stored assignment with its variant. LATERAL: the organization scope is known before the probe,
 // so every plan (also a generic one made while the table was empty) uses all three primary-key
@@ -95,14 +93,13 @@ struct Context {
     std::optional<Datum> stored;  // NULL when absent or empty
 };
 
-constexpr std::size_t kMaxContextBytes = 65536;
-
 Context read_context(FunctionCallInfo fcinfo, int arg) {
     Context c;
     if (PG_ARGISNULL(arg)) return c;
     Datum d = PG_GETARG_DATUM(arg);
-    if (jsonb_size(d) > kMaxContextBytes)
-        invalid_field("context", "must be at most " + std::to_string(kMaxContextBytes) + " bytes");
+    // The stored size bounds the work before conversion; validate_context checks the text.
+    if (jsonb_size(d) > kMaxDocumentBytes)
+        invalid_field("context", "must be at most " + std::to_string(kMaxDocumentBytes) + " bytes");
     nlohmann::json doc = json_from_jsonb(d);
     if (doc.is_null()) return c;
     validate_context(doc);
@@ -199,12 +196,12 @@ ABX_SQL_FUNCTION(abx_assign) {
     }
 
     // Targeting and coverage: both decided before anything is written.
-    std::optional<std::string> targeting_text = col_jsonb_text(0, kTargeting);
+    std::optional<nlohmann::json> targeting = col_jsonb(0, kTargeting);
     std::string salt = *col_text(0, kSalt);
     double coverage = *col_float8(0, kCoverage);
     Context context = read_context(fcinfo, 2);
-    if (targeting_text && *targeting_text != "{}") {
-        Targeting rules = Targeting::compile(nlohmann::json::parse(*targeting_text));
+    if (targeting && !targeting->empty()) {
+        Targeting rules = Targeting::compile(*targeting);
         MatchResult match = rules.match(context.doc);
         if (!match.matched) {
             spi_finish();

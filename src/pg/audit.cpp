@@ -27,18 +27,6 @@ INSERT INTO abx.audit_head AS h (one, seq, hash) VALUES (true, $1, $2)
 ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash)SQL",
                     {INT8OID, BYTEAOID});
 
-std::string bytes_of(Datum bytea_datum) {
-    struct Bytes {
-        const char* data;
-        int len;
-    };
-    Bytes b = pg_call([&] {
-        bytea* v = DatumGetByteaPP(bytea_datum);
-        return Bytes{VARDATA_ANY(v), (int)VARSIZE_ANY_EXHDR(v)};
-    });
-    return std::string(b.data, (std::size_t)b.len);
-}
-
 Datum bytea_datum(const audit::Digest& d) {
     return pg_call([&] {
         bytea* v = (bytea*)palloc(VARHDRSZ + d.size());
@@ -73,7 +61,7 @@ std::string actor() {
 std::optional<audit::Digest> digest_column(std::uint64_t row, int col) {
     std::optional<Datum> d = col_datum_out(row, col);
     if (!d) return std::nullopt;
-    return audit::from_bytes(bytes_of(*d));
+    return audit::from_bytes(varlena_bytes(*d));
 }
 
 }  // namespace
@@ -165,7 +153,7 @@ ABX_SQL_FUNCTION(abx_verify_audit) {
     std::optional<std::int64_t> anchor_seq;
     if (!PG_ARGISNULL(0)) anchor_seq = PG_GETARG_INT64(0);
     std::optional<std::string> anchor_hash;
-    if (!PG_ARGISNULL(1)) anchor_hash = bytes_of(PG_GETARG_DATUM(1));
+    if (!PG_ARGISNULL(1)) anchor_hash = varlena_bytes(PG_GETARG_DATUM(1));
     if (anchor_seq.has_value() != anchor_hash.has_value())
         invalid_field("anchor_hash", "anchor_seq and anchor_hash go together");
 
@@ -197,7 +185,7 @@ ABX_SQL_FUNCTION(abx_verify_audit) {
             auto prev = digest_column(r, 12), hash = digest_column(r, 13);
             after = e.seq;
             if (!prev || !hash) {
-                verifier.feed(e, audit::kGenesis, audit::Digest{{1}});  // reports e.seq as changed
+                verifier.malformed(e.seq);
                 break;
             }
             if (!verifier.feed(e, *prev, *hash)) break;
@@ -218,7 +206,7 @@ ABX_SQL_FUNCTION(abx_verify_audit) {
         s.set(0, Int64GetDatum(*anchor_seq));
         std::optional<std::string> stored;
         if (entry_hash.run(s.values(), s.nulls(), true, 1) == 1)
-            stored = bytes_of(*col_datum_out(0, 1));
+            stored = varlena_bytes(*col_datum_out(0, 1));
         if (stored != anchor_hash) {
             ok = false;
             broken = anchor_seq;

@@ -110,22 +110,30 @@ Datum finish_with_document(std::int64_t experiment_id) {
 }
 
 // The experiment document as JSON, without the bookkeeping timestamp every change moves.
-nlohmann::json audited_document(std::int64_t experiment_id) {
-    nlohmann::json doc = json_from_jsonb(experiment_document(experiment_id));
+nlohmann::json audited_document(Datum document) {
+    nlohmann::json doc = json_from_jsonb(document);
     doc.erase("updated_at");
     return doc;
 }
 
-// One audit entry for a change of an experiment: the fields that differ, before and after.
-void audit_experiment(const std::string& action, std::int64_t experiment_id,
-                      std::optional<std::int64_t> organization_id, const nlohmann::json& before) {
+nlohmann::json audited_document(std::int64_t experiment_id) {
+    return audited_document(experiment_document(experiment_id));
+}
+
+// Ends a change of an experiment: one audit entry with the fields that differ from `before`, and
+// the new document the function returns.
+Datum finish_audited(const std::string& action, std::int64_t experiment_id,
+                     std::optional<std::int64_t> organization_id, const nlohmann::json& before) {
+    Datum doc = experiment_document(experiment_id);
     AuditRecord r;
     r.action = action;
     r.target = "experiment:" + std::to_string(experiment_id);
     r.organization_id = organization_id;
     r.experiment_id = experiment_id;
-    r.change = audit::document_change(before, audited_document(experiment_id));
+    r.change = audit::document_change(before, audited_document(doc));
     append_audit(r);
+    spi_finish();
+    return doc;
 }
 
 Datum transition_body(FunctionCallInfo fcinfo, Action action) {
@@ -147,9 +155,8 @@ Datum transition_body(FunctionCallInfo fcinfo, Action action) {
         .set(2, TimestampTzGetDatum(abx_now()));
     set_status.run(args.values(), args.nulls(), false);
     if (next == Status::Running) spi_exec("SELECT abx.ensure_partitions()");
-    audit_experiment("experiment." + std::string(to_string(action)), e.id,
-                     resolve_organization(org), before);
-    return finish_with_document(e.id);
+    return finish_audited("experiment." + std::string(to_string(action)), e.id, e.organization_id,
+                          before);
 }
 
 }  // namespace
@@ -186,8 +193,7 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
     insert_experiment.run(args.values(), args.nulls(), false);
     std::int64_t id = *col_int64(0, 1);
     insert_variants(id, spec.variants);
-    audit_experiment("experiment.create", id, org_id, nlohmann::json::object());
-    return finish_with_document(id);
+    return finish_audited("experiment.create", id, org_id, nlohmann::json::object());
 }
 
 ABX_SQL_FUNCTION(abx_update_experiment) {
@@ -202,7 +208,7 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
     nlohmann::json before = audited_document(current.id);
     ExperimentSpec next = apply_update(current.spec, current.status, patch);
     if (next.code != current.spec.code)
-        ensure_code_free(next.code, resolve_organization(org_key), org_key);
+        ensure_code_free(next.code, current.organization_id, org_key);
 
     Args args(11);
     args.set(0, Int64GetDatum(current.id))
@@ -242,8 +248,7 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
             update_variant.run(u.values(), u.nulls(), false);
         }
     }
-    audit_experiment("experiment.update", current.id, resolve_organization(org_key), before);
-    return finish_with_document(current.id);
+    return finish_audited("experiment.update", current.id, current.organization_id, before);
 }
 
 ABX_SQL_FUNCTION(abx_get_experiment) {

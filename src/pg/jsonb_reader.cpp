@@ -109,7 +109,7 @@ nlohmann::json scalar(const Token& t) {
 
 nlohmann::json json_from_jsonb(Datum jsonb) {
     Tokens tokens = collect(jsonb);
-    // A stack of open containers; keys wait in `pending_key` until their value arrives.
+    // A stack of open containers; an object's key waits on `keys` until its value is placed.
     std::vector<nlohmann::json> stack;
     std::vector<std::string> keys;
     nlohmann::json root;

@@ -1,7 +1,6 @@
 // SQL API for analysis: abx.results, abx.srm, abx.insights, abx.evaluate_winner. Each loads the
 // sufficient statistics maintained by abx.aggregate() and asks the core; nothing is written.
 #include "analysis_input.hpp"
-#include "settings.hpp"
 
 #include <cmath>
 

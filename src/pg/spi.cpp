@@ -98,15 +98,7 @@ Cell cell(std::uint64_t row, int col) {
 }
 
 std::string text_of(Datum d) {
-    struct Bytes {
-        const char* data;
-        int len;
-    };
-    Bytes b = pg_call([&] {
-        text* t = DatumGetTextPP(d);
-        return Bytes{VARDATA_ANY(t), (int)VARSIZE_ANY_EXHDR(t)};
-    });
-    return std::string(b.data, (std::size_t)b.len);
+    return varlena_bytes(d);
 }
 
 std::string jsonb_text_of(Datum d) {
@@ -118,6 +110,18 @@ std::string jsonb_text_of(Datum d) {
 }
 
 }  // namespace
+
+std::string varlena_bytes(Datum value) {
+    struct Bytes {
+        const char* data;
+        int len;
+    };
+    Bytes b = pg_call([&] {
+        struct varlena* v = pg_detoast_datum_packed((struct varlena*)DatumGetPointer(value));
+        return Bytes{VARDATA_ANY(v), (int)VARSIZE_ANY_EXHDR(v)};
+    });
+    return std::string(b.data, (std::size_t)b.len);
+}
 
 std::string jsonb_text(Datum jsonb) {
     return jsonb_text_of(jsonb);
@@ -185,11 +189,6 @@ std::string arg_text(FunctionCallInfo fcinfo, int i, const char* field) {
 std::optional<std::string> arg_text_opt(FunctionCallInfo fcinfo, int i) {
     if (PG_ARGISNULL(i)) return std::nullopt;
     return text_of(PG_GETARG_DATUM(i));
-}
-
-std::string arg_jsonb_text(FunctionCallInfo fcinfo, int i) {
-    if (PG_ARGISNULL(i)) return "null";
-    return jsonb_text_of(PG_GETARG_DATUM(i));
 }
 
 nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i) {

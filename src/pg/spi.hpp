@@ -62,6 +62,8 @@ std::optional<std::int64_t> col_int64(std::uint64_t row, int col);
 std::optional<double> col_float8(std::uint64_t row, int col);
 std::optional<bool> col_bool(std::uint64_t row, int col);
 std::optional<nlohmann::json> col_jsonb(std::uint64_t row, int col);
+// The bytes of a text or bytea Datum (detoasted as needed).
+std::string varlena_bytes(Datum value);
 // jsonb_out of a jsonb Datum (PostgreSQL's own, deterministic printing).
 std::string jsonb_text(Datum jsonb);
 // Raw jsonb text of a column, for handing back to SQL without re-parsing.
@@ -80,7 +82,6 @@ std::string arg_text(FunctionCallInfo fcinfo, int i,
                      const char* field);  // NULL -> 22004 naming field
 std::optional<std::string> arg_text_opt(FunctionCallInfo fcinfo, int i);
 nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i);  // NULL -> JSON null
-std::string arg_jsonb_text(FunctionCallInfo fcinfo, int i);
 
 // Time: abx keeps instants as microseconds since the Unix epoch in the core.
 inline std::int64_t to_unix_micros(TimestampTz ts) {

@@ -7,7 +7,7 @@ Statement organization_by_key("SELECT id FROM abx.organizations WHERE key = $1",
 
 const char* const kExperimentColumns =
     "SELECT id, status, code, name, description, kind, targeting, coverage, salt, metrics, "
-    "winner_policy, analysis FROM abx.experiments ";
+    "winner_policy, analysis, organization_id FROM abx.experiments ";
 const std::string kExperimentByCode =
     std::string(kExperimentColumns) + "WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2";
 Statement experiment_by_code(kExperimentByCode, {TEXTOID, INT8OID});
@@ -16,6 +16,11 @@ Statement experiment_by_id(std::string(kExperimentColumns) + "WHERE id = $1", {I
 Statement variants_of(
     "SELECT id, key, name, weight, config, is_control FROM abx.variants WHERE experiment_id = $1 "
     "ORDER BY position",
+    {INT8OID});
+
+Statement name_of(
+    "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
+    "ON o.id = e.organization_id WHERE e.id = $1",
     {INT8OID});
 
 Statement document_of(R"SQL(
@@ -54,6 +59,7 @@ StoredExperiment read_experiment(bool read_only) {
     e.spec.metrics = *col_jsonb(0, 10);
     e.spec.winner_policy = *col_jsonb(0, 11);
     e.spec.analysis = *col_jsonb(0, 12);
+    e.organization_id = col_int64(0, 13);
 
     Args vargs(1);
     vargs.set(0, Int64GetDatum(e.id));
@@ -75,23 +81,19 @@ StoredExperiment read_experiment(bool read_only) {
 }  // namespace
 
 std::string resolved_experiment_cte(int code_param, int org_param) {
-    std::string code = "$" + std::to_string(code_param), org = "$" + std::to_string(org_param);
-    return "resolved AS (\n"
-           "  SELECT e.id, e.status, e.salt, e.coverage, e.targeting, e.ctid AS row_ctid,\n"
-           "         e.xmin AS row_xmin, e.organization_id AS owner_id, coalesce(o.id, 0) AS "
-           "org_scope,\n"
-           "         (o.id IS NULL AND " +
-           org +
-           "::text IS NOT NULL) AS unknown_org\n"
-           "    FROM (SELECT 1) AS one\n"
-           "    LEFT JOIN abx.organizations o ON o.key = " +
-           org +
-           "\n"
-           "    JOIN abx.experiments e ON e.code = " +
-           code +
-           "\n"
-           "     AND (e.organization_id IS NULL OR e.organization_id = o.id)\n"
-           "   ORDER BY e.organization_id NULLS LAST LIMIT 1)";
+    std::string sql = R"SQL(resolved AS (
+  SELECT e.id, e.status, e.salt, e.coverage, e.targeting, e.ctid AS row_ctid, e.xmin AS row_xmin,
+         e.organization_id AS owner_id, coalesce(o.id, 0) AS org_scope,
+         (o.id IS NULL AND $ORG::text IS NOT NULL) AS unknown_org
+    FROM (SELECT 1) AS one
+    LEFT JOIN abx.organizations o ON o.key = $ORG
+    JOIN abx.experiments e ON e.code = $CODE
+     AND (e.organization_id IS NULL OR e.organization_id = o.id)
+   ORDER BY e.organization_id NULLS LAST LIMIT 1))SQL";
+    for (auto [token, param] : {std::pair{"$CODE", code_param}, std::pair{"$ORG", org_param}})
+        for (std::size_t at; (at = sql.find(token)) != std::string::npos;)
+            sql.replace(at, std::string_view(token).size(), "$" + std::to_string(param));
+    return sql;
 }
 
 std::optional<std::int64_t> resolve_organization(const std::optional<std::string>& key) {
@@ -128,6 +130,16 @@ StoredExperiment load_experiment_by_id(std::int64_t experiment_id) {
         throw Error(sqlstate::kNoDataFound,
                     "experiment " + std::to_string(experiment_id) + " does not exist");
     return read_experiment(false);
+}
+
+std::pair<std::string, std::optional<std::string>> experiment_name(std::int64_t experiment_id,
+                                                                   bool read_only) {
+    Args args(1);
+    args.set(0, Int64GetDatum(experiment_id));
+    if (name_of.run(args.values(), args.nulls(), read_only, 1) == 0)
+        throw Error(sqlstate::kNoDataFound,
+                    "experiment " + std::to_string(experiment_id) + " does not exist");
+    return {*col_text(0, 1), col_text(0, 2)};
 }
 
 Datum experiment_document(std::int64_t experiment_id) {

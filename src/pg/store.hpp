@@ -18,6 +18,7 @@ struct StoredVariant {
 
 struct StoredExperiment {
     std::int64_t id = 0;
+    std::optional<std::int64_t> organization_id;  // nullopt: global
     Status status = Status::Draft;
     ExperimentSpec spec;
     std::vector<StoredVariant> variants;  // in position order, parallel to spec.variants
@@ -30,6 +31,10 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
 
 // The experiment with this id (Error P0002 if there is none).
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id);
+
+// The code and organization key (nullopt: global) of an experiment id.
+std::pair<std::string, std::optional<std::string>> experiment_name(std::int64_t experiment_id,
+                                                                   bool read_only);
 
 // The experiment as the JSON document the API returns (id, code, organization, status,
 // variants...).

@@ -86,7 +86,6 @@ Statement target_of(std::string(kTargetCte).append(" SELECT id, org FROM target"
 }
 
 // Bounds checked before any parsing (docs/sql-api.md, "Limits").
-constexpr std::size_t kMaxMetaBytes = 65536;
 constexpr std::size_t kMaxBatchBytes = 64u << 20;
 
 EventLimits limits_now() {
@@ -230,8 +229,9 @@ ABX_SQL_FUNCTION(abx_track) {
     std::optional<Datum> meta;
     if (!PG_ARGISNULL(5)) {
         meta = PG_GETARG_DATUM(5);
-        if (jsonb_size(*meta) > kMaxMetaBytes)
-            invalid_field("meta", "must be at most " + std::to_string(kMaxMetaBytes) + " bytes");
+        if (jsonb_size(*meta) > kMaxDocumentBytes)
+            invalid_field("meta",
+                          "must be at most " + std::to_string(kMaxDocumentBytes) + " bytes");
         ev.meta = json_from_jsonb(*meta);
         require_representable_numbers(ev.meta, "meta");
         if (ev.meta.is_object() && ev.meta.empty()) meta.reset();
