@@ -65,5 +65,6 @@ SELECT key, weight, is_control, position FROM abx.variants
  ORDER BY position;
 SELECT abx.experiment('defaults', 'acme')->>'status' AS acme_status,
        abx.experiment('defaults')->>'status' AS global_status;
-SELECT t.err($$SELECT abx.experiment('defaults', 'globex')$$);
+-- A global experiment's document is readable from every organization.
+SELECT abx.experiment('defaults', 'globex')->>'organization' IS NULL AS global_document;
 RESET abx.pinned_now;

@@ -10,7 +10,9 @@ CREATE TEMP TABLE valid_arg (name text PRIMARY KEY, value text);
 INSERT INTO valid_arg VALUES
   ('key', '''sweep-org'''), ('name', '''n'''), ('spec', 't.spec(''sweep2'')'), ('code', '''sweep'''),
   ('patch', '''{}''::jsonb'), ('experiment', '''sweep'''), ('subject', '''s1'''), ('event', '''view'''),
-  ('events', '''[]''::jsonb'), ('days_ahead', '1'), ('context', '''{}''::jsonb'), ('value', '1');
+  ('events', '''[]''::jsonb'), ('days_ahead', '1'), ('context', '''{}''::jsonb'), ('value', '1'),
+  ('organization', '''sweep-org'''), ('role', '''abx_reader'''), ('right_name', '''experiments:read'''),
+  ('function_name', '''f'''), ('without_organization', 'false'), ('organization_id', '1');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (
@@ -36,6 +38,7 @@ SELECT a.proname, a.name AS null_arg,
  WHERE a.pos <= a.pronargs - a.pronargdefaults;
 -- Every required argument of every function is swept (none lacks a valid value).
 SELECT proname, null_arg, lacking FROM sweep WHERE lacking IS NOT NULL ORDER BY 1, 2;
+-- organization_visible(NULL) is no mistake: NULL is the organization of global rows.
 SELECT proname, null_arg, split_part(t.err(q), ':', 1) AS sqlstate FROM sweep ORDER BY 1, 2;
 -- The internal helper follows the rule too.
 SELECT t.err($$SELECT abx.audit_append(NULL, 'x', NULL, NULL, '{}')$$);

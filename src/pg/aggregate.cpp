@@ -9,6 +9,7 @@
 // each committed event falls in exactly one window. Runs on one experiment are serialised by an
 // advisory lock and the bound is stored in the same transaction as the aggregates, so a rolled
 // back run changes nothing and two concurrent runs cannot both take one window.
+#include "access.hpp"
 #include "analysis_input.hpp"
 #include "settings.hpp"
 
@@ -151,10 +152,13 @@ ON CONFLICT (variant_id) DO UPDATE
 Statement touch_experiment("UPDATE abx.experiments SET updated_at = updated_at WHERE id = $1",
                            {INT8OID});
 
-Statement experiments_to_aggregate(
-    "SELECT e.id FROM abx.experiments e WHERE e.status IN ('running', 'paused', 'completed') "
-    "ORDER BY e.id",
-    {});
+// $1: only this organization's experiments; $2: only global ones (else every one).
+Statement experiments_to_aggregate(R"SQL(
+SELECT e.id FROM abx.experiments e LEFT JOIN abx.organizations o ON o.id = e.organization_id
+ WHERE e.status IN ('running', 'paused', 'completed')
+   AND ($1::text IS NULL OR o.key = $1) AND (NOT $2 OR e.organization_id IS NULL)
+ ORDER BY e.id)SQL",
+                                   {TEXTOID, BOOLOID});
 
 using SubjectKey = std::pair<std::int64_t, std::string>;  // organization scope, subject
 
@@ -355,7 +359,8 @@ using namespace abx::pg;
 
 ABX_SQL_FUNCTION(abx_aggregate) {
     std::optional<std::string> code = arg_text_opt(fcinfo, 0);
-    std::optional<std::string> org = arg_text_opt(fcinfo, 1);
+    Access access = authorize(Right::ExperimentsAnalyze, "abx.aggregate", arg_text_opt(fcinfo, 1));
+    const std::optional<std::string>& org = access.organization;
     spi_connect();
     std::vector<std::int64_t> ids;
     if (code) {
@@ -369,7 +374,11 @@ ABX_SQL_FUNCTION(abx_aggregate) {
                 "abx.aggregate() folds the events of running, paused and completed experiments");
         ids.push_back(e.id);
     } else {
-        std::uint64_t n = experiments_to_aggregate.run(nullptr, nullptr, false);
+        // An organization aggregates its own experiments; without one, a superuser (the
+        // scheduler) aggregates every experiment and anyone else the global ones.
+        Args a(2);
+        a.set_or_null(0, org).set(1, BoolGetDatum(!org && !access.superuser));
+        std::uint64_t n = experiments_to_aggregate.run(a.values(), a.nulls(), false);
         for (std::uint64_t r = 0; r < n; ++r) ids.push_back(*col_int64(r, 1));
     }
     // Each experiment in its own subtransaction: one that fails (whatever its data) is rolled

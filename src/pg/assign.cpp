@@ -1,4 +1,5 @@
 // SQL API for assignment: abx.assign (sticky, deterministic) and abx.assignment (read-only lookup).
+#include "access.hpp"
 #include "fast_lookup.hpp"
 #include "store.hpp"
 
@@ -166,7 +167,8 @@ ABX_SQL_FUNCTION(abx_assign) {
     std::string experiment = arg_text(fcinfo, 0, "experiment");
     std::string subject = arg_text(fcinfo, 1, "subject");
     validate_subject(subject);
-    std::optional<std::string> org = arg_text_opt(fcinfo, 3);
+    std::optional<std::string> org =
+        authorize(Right::Assign, "abx.assign", arg_text_opt(fcinfo, 3)).organization;
 
     // Returning subjects of a cached experiment: one index probe, no SPI. New subjects of a cached
     // running experiment: the decision in C++ and one INSERT.
@@ -248,7 +250,8 @@ ABX_SQL_FUNCTION(abx_get_assignment) {
     std::string experiment = arg_text(fcinfo, 0, "experiment");
     std::string subject = arg_text(fcinfo, 1, "subject");
     validate_subject(subject);
-    std::optional<std::string> org = arg_text_opt(fcinfo, 2);
+    std::optional<std::string> org =
+        authorize(Right::Assign, "abx.assignment", arg_text_opt(fcinfo, 2)).organization;
     spi_connect();
     Lookup found = run_lookup(experiment, subject, org, true);
     spi_finish();

@@ -1,6 +1,9 @@
 // The audit log: appending (in the mutation's transaction) and abx.verify_audit().
 #include "audit.hpp"
 
+#include "access.hpp"
+#include "settings.hpp"
+
 #include "abx/audit.hpp"
 #include "abx/interrupt.hpp"
 
@@ -36,27 +39,7 @@ Datum bytea_datum(const audit::Digest& d) {
     });
 }
 
-std::optional<std::string> setting(const char* name) {
-    const char* v = pg_call([&] { return GetConfigOption(name, true, false); });
-    if (v == nullptr || v[0] == '\0') return std::nullopt;
-    return std::string(v);
-}
 
-// The subject of the JWT the gateway verified (request.jwt.claims, PostgREST-style), if any.
-std::optional<std::string> jwt_subject() {
-    std::optional<std::string> claims = setting("request.jwt.claims");
-    if (!claims) return std::nullopt;
-    nlohmann::json doc = nlohmann::json::parse(*claims, nullptr, false);
-    if (doc.is_object() && doc.contains("sub") && doc["sub"].is_string())
-        return doc["sub"].get<std::string>();
-    return std::nullopt;
-}
-
-// The role acting: the outer user (SET ROLE included), not the owner of a SECURITY DEFINER
-// function abx may run as.
-std::string actor() {
-    return pg_call([] { return (const char*)GetUserNameFromId(GetOuterUserId(), false); });
-}
 
 std::optional<audit::Digest> digest_column(std::uint64_t row, int col) {
     std::optional<Datum> d = col_datum_out(row, col);
@@ -80,15 +63,15 @@ std::int64_t append_audit(const AuditRecord& record) {
     }
     TimestampTz now = abx_now();
     e.at_us = to_unix_micros(now);
-    e.actor = actor();
-    e.jwt_subject = jwt_subject();
+    e.actor = calling_role();
+    e.jwt_subject = trusted_jwt_subject();
     e.organization_id = record.organization_id;
     e.action = record.action;
     e.target = record.target;
     // The hash covers the change exactly as jsonb stores and prints it.
     Datum change = jsonb_datum(record.change);
     e.change = jsonb_text(change);
-    e.request_id = setting("request.id");
+    e.request_id = setting_text("request.id");
     e.outcome = "ok";
     audit::Digest hash = audit::chain_hash(previous, e);
 
@@ -156,6 +139,9 @@ ABX_SQL_FUNCTION(abx_verify_audit) {
     if (!PG_ARGISNULL(1)) anchor_hash = varlena_bytes(PG_GETARG_DATUM(1));
     if (anchor_seq.has_value() != anchor_hash.has_value())
         invalid_field("anchor_hash", "anchor_seq and anchor_hash go together");
+    // The chain spans every organization: verifying it is an operator's job.
+    require_no_organization(authorize(Right::AuditRead, "abx.verify_audit", std::nullopt),
+                            Right::AuditRead, "abx.verify_audit");
 
     spi_connect();
     audit::ChainVerifier verifier;

@@ -1,4 +1,5 @@
 // SQL API for defining experiments: create, update, read, and the lifecycle transitions.
+#include "access.hpp"
 #include "store.hpp"
 
 #include "abx/audit.hpp"
@@ -136,9 +137,23 @@ Datum finish_audited(const std::string& action, std::int64_t experiment_id,
     return doc;
 }
 
+// Changes of an organization's experiment need `right`; of a global one, an ops admin without an
+// organization.
+std::optional<std::string> authorize_change(Right right, const char* function,
+                                            const std::optional<std::string>& org_argument) {
+    Access access = authorize(right, function, org_argument);
+    if (!access.organization)
+        require_no_organization(access, Right::ExperimentsAdmin,
+                                std::string(function) + " of a global experiment");
+    return access.organization;
+}
+
 Datum transition_body(FunctionCallInfo fcinfo, Action action) {
     std::string code = arg_text(fcinfo, 0, "code");
-    std::optional<std::string> org = arg_text_opt(fcinfo, 1);
+    std::string function = "abx." + std::string(to_string(action));
+    std::optional<std::string> org = authorize_change(
+        action == Action::Archive ? Right::ExperimentsAdmin : Right::ExperimentsLifecycle,
+        function.c_str(), arg_text_opt(fcinfo, 1));
     spi_connect();
     StoredExperiment e = load_experiment(code, org, true);
     nlohmann::json before = audited_document(e.id);
@@ -170,7 +185,8 @@ ABX_SQL_FUNCTION(abx_create_experiment) {
     nlohmann::json document = arg_jsonb(fcinfo, 0);
     require_representable_numbers(document, "");
     ExperimentSpec spec = parse_experiment_spec(document);
-    std::optional<std::string> org_key = arg_text_opt(fcinfo, 1);
+    std::optional<std::string> org_key =
+        authorize_change(Right::ExperimentsWrite, "abx.create_experiment", arg_text_opt(fcinfo, 1));
 
     spi_connect();
     std::optional<std::int64_t> org_id = resolve_organization(org_key);
@@ -201,7 +217,8 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
     if (PG_ARGISNULL(1)) null_field("patch");
     nlohmann::json patch = arg_jsonb(fcinfo, 1);
     require_representable_numbers(patch, "");
-    std::optional<std::string> org_key = arg_text_opt(fcinfo, 2);
+    std::optional<std::string> org_key =
+        authorize_change(Right::ExperimentsWrite, "abx.update_experiment", arg_text_opt(fcinfo, 2));
 
     spi_connect();
     StoredExperiment current = load_experiment(code, org_key, true);
@@ -253,10 +270,13 @@ ABX_SQL_FUNCTION(abx_update_experiment) {
 
 ABX_SQL_FUNCTION(abx_get_experiment) {
     std::string code = arg_text(fcinfo, 0, "code");
-    std::optional<std::string> org_key = arg_text_opt(fcinfo, 1);
+    Access access = authorize(Right::ExperimentsRead, "abx.experiment", arg_text_opt(fcinfo, 1));
     spi_connect();
-    StoredExperiment e = load_experiment(code, org_key, false);
-    return finish_with_document(e.id);
+    // An organization reads its own experiment, else the global one of that code.
+    std::optional<std::int64_t> id = find_experiment_id(code, access.organization);
+    if (!id && access.organization) id = find_experiment_id(code, std::nullopt);
+    if (!id) experiment_not_found(code, access.organization);
+    return finish_with_document(*id);
 }
 
 ABX_SQL_FUNCTION(abx_start) {
@@ -273,4 +293,36 @@ ABX_SQL_FUNCTION(abx_complete) {
 }
 ABX_SQL_FUNCTION(abx_archive) {
     return transition_body(fcinfo, Action::Archive);
+}
+
+namespace {
+Statement delete_experiment_row("DELETE FROM abx.experiments WHERE id = $1", {INT8OID});
+}  // namespace
+
+// Drafts only: nothing can reference a draft (it takes no assignment and no event). Anything that
+// ran is archived instead, so its history stays.
+ABX_SQL_FUNCTION(abx_delete_experiment) {
+    std::string code = arg_text(fcinfo, 0, "code");
+    Access access =
+        authorize(Right::ExperimentsAdmin, "abx.delete_experiment", arg_text_opt(fcinfo, 1));
+    spi_connect();
+    StoredExperiment e = load_experiment(code, access.organization, true);
+    if (e.status != Status::Draft)
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "experiment \"" + code + "\" is " + std::string(to_string(e.status)) +
+                        ": only drafts can be deleted",
+                    "", "archive it with abx.archive(code)");
+    Datum doc = experiment_document(e.id);
+    AuditRecord r;
+    r.action = "experiment.delete";
+    r.target = "experiment:" + std::to_string(e.id);
+    r.organization_id = e.organization_id;
+    r.experiment_id = e.id;
+    r.change = {{"before", audited_document(doc)}};
+    append_audit(r);
+    Args args(1);
+    args.set(0, Int64GetDatum(e.id));
+    delete_experiment_row.run(args.values(), args.nulls(), false);
+    spi_finish();
+    return doc;
 }

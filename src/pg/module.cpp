@@ -1,4 +1,5 @@
 // Module entry: PG_MODULE_MAGIC, _PG_init (settings, the core's interrupt hook) and abx.now().
+#include "access.hpp"
 #include "pg.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
@@ -13,6 +14,7 @@ void _PG_init(void);
 void _PG_init(void) {
     // Called by PostgreSQL while loading the library, outside any C++ frame.
     abx::pg::define_settings();
+    abx::pg::register_access_callbacks();
     abx::set_interrupt_check(abx::pg::throw_if_interrupted);
 }
 

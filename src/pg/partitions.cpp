@@ -1,6 +1,7 @@
 // Daily range partitions of abx.events, created ahead; rows that landed in the default partition
 // (because no daily partition existed yet) are moved into the new partition before it is attached.
 // Partitions are plain tables, not extension members: pg_dump dumps them with their data.
+#include "access.hpp"
 #include "spi.hpp"
 
 using namespace abx;
@@ -23,6 +24,7 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
     int days_ahead = PG_ARGISNULL(0) ? 7 : PG_GETARG_INT32(0);
     if (days_ahead < 0 || days_ahead > 366)
         invalid_field("days_ahead", "must be between 0 and 366");
+    require_right(Right::ExperimentsAdmin, "abx.ensure_partitions");
 
     spi_connect();
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.

@@ -1,5 +1,6 @@
 // SQL API for analysis: abx.results, abx.srm, abx.insights, abx.evaluate_winner. Each loads the
 // sufficient statistics maintained by abx.aggregate() and asks the core; nothing is written.
+#include "access.hpp"
 #include "analysis_input.hpp"
 
 #include <cmath>
@@ -21,17 +22,38 @@ Datum float_or_null(double v, bool& is_null) {
     return Float8GetDatum(v);
 }
 
-AnalysisInput input_from_args(FunctionCallInfo fcinfo) {
+// The experiment of an analysis call, in the organization the call acts for (never the global
+// fallback: a global experiment's figures pool every organization's subjects).
+AnalysisInput input_from_args(FunctionCallInfo fcinfo, const char* function) {
     std::string code = arg_text(fcinfo, 0, "experiment");
-    std::optional<std::string> org = arg_text_opt(fcinfo, 1);
-    return load_analysis_input(code, org, true);
+    Access access = authorize(Right::ExperimentsRead, function, arg_text_opt(fcinfo, 1));
+    spi_connect();
+    return load_analysis_input(code, access.organization, true);
+}
+
+analysis::WinnerEvaluation evaluate(const AnalysisInput& in) {
+    analysis::WinnerPolicy policy = analysis::parse_winner_policy(in.experiment.spec.winner_policy);
+    analysis::WinnerContext context;
+    if (in.started_at)
+        context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
+    context.exposed_subjects.assign(in.data.variants.size(), 0);
+    if (!policy.exposure_event.empty()) {
+        Args a(2);
+        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
+        std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
+        for (std::uint64_t r = 0; r < rows; ++r)
+            for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
+                if (in.variant_ids[i] == *col_int64(r, 1))
+                    context.exposed_subjects[i] = *col_int64(r, 2);
+    }
+    analysis::Analysis result = analysis::analyze(in.data, false);
+    return analysis::evaluate_winner(policy, in.data, result, context);
 }
 
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_results) {
-    spi_connect();
-    AnalysisInput in = input_from_args(fcinfo);
+    AnalysisInput in = input_from_args(fcinfo, "abx.results");
     spi_finish();
     analysis::Analysis result = analysis::analyze(in.data, false);
 
@@ -87,39 +109,43 @@ ABX_SQL_FUNCTION(abx_results) {
 }
 
 ABX_SQL_FUNCTION(abx_srm) {
-    spi_connect();
-    AnalysisInput in = input_from_args(fcinfo);
+    AnalysisInput in = input_from_args(fcinfo, "abx.srm");
     spi_finish();
     analysis::Analysis result = analysis::analyze(in.data, false);
     return jsonb_datum(analysis::insights(in.data, result).value("srm", nlohmann::json::object()));
 }
 
 ABX_SQL_FUNCTION(abx_insights) {
-    spi_connect();
-    AnalysisInput in = input_from_args(fcinfo);
+    AnalysisInput in = input_from_args(fcinfo, "abx.insights");
     spi_finish();
     analysis::Analysis result = analysis::analyze(in.data, false);
     return jsonb_datum(analysis::insights(in.data, result));
 }
 
 ABX_SQL_FUNCTION(abx_evaluate_winner) {
-    spi_connect();
-    AnalysisInput in = input_from_args(fcinfo);
-    analysis::WinnerPolicy policy = analysis::parse_winner_policy(in.experiment.spec.winner_policy);
-    analysis::WinnerContext context;
-    if (in.started_at)
-        context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
-    context.exposed_subjects.assign(in.data.variants.size(), 0);
-    if (!policy.exposure_event.empty()) {
-        Args a(2);
-        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
-        std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
-        for (std::uint64_t r = 0; r < rows; ++r)
-            for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
-                if (in.variant_ids[i] == *col_int64(r, 1))
-                    context.exposed_subjects[i] = *col_int64(r, 2);
-    }
+    AnalysisInput in = input_from_args(fcinfo, "abx.evaluate_winner");
+    analysis::WinnerEvaluation evaluation = evaluate(in);
     spi_finish();
-    analysis::Analysis result = analysis::analyze(in.data, false);
-    return jsonb_datum(analysis::evaluate_winner(policy, in.data, result, context).to_json());
+    return jsonb_datum(evaluation.to_json());
+}
+
+// The winner alone (services read it to serve the winning variant): the organization's own
+// experiment, else the global one; no statistics, so a global experiment's pooled figures stay
+// hidden.
+ABX_SQL_FUNCTION(abx_winner) {
+    std::string code = arg_text(fcinfo, 0, "experiment");
+    Access access = authorize(Right::WinnerRead, "abx.winner", arg_text_opt(fcinfo, 1));
+    spi_connect();
+    std::optional<std::int64_t> id = find_experiment_id(code, access.organization);
+    if (!id && access.organization) id = find_experiment_id(code, std::nullopt);
+    if (!id) experiment_not_found(code, access.organization);
+    AnalysisInput in = load_analysis_input(*id, true);
+    analysis::WinnerEvaluation evaluation = evaluate(in);
+    spi_finish();
+    nlohmann::json out = {{"experiment", code},
+                          {"status", to_string(in.experiment.status)},
+                          {"winner", evaluation.winner ? nlohmann::json(*evaluation.winner)
+                                                       : nlohmann::json(nullptr)},
+                          {"eligible", evaluation.eligible}};
+    return jsonb_datum(out);
 }

@@ -1,8 +1,8 @@
 // Every abx.* setting, in one place. Check hooks run inside PostgreSQL's GUC machinery (plain C
 // calls only, no C++ object alive across a possible longjmp).
-#include "settings.hpp"
-
 #include "pg.hpp"
+
+#include "settings.hpp"
 
 extern "C" {
 #include "utils/guc.h"
@@ -15,6 +15,7 @@ char* pinned_now_text = nullptr;
 bool pinned = false;
 TimestampTz pinned_value = 0;
 int event_future_tolerance_s = 300;
+char* organization_text = nullptr;
 
 // abx.now() must stay a finite instant whose day abx can name a partition after.
 const char* const kPinnedRange = "2000-01-01 00:00:00+00";
@@ -75,6 +76,22 @@ bool check_pinned_now(char** newval, void** extra, GucSource source) {
     return true;
 }
 
+// abx.organization names an organization by key (membership is checked when it is used).
+bool check_organization(char** newval, void** extra, GucSource source) {
+    const char* v = *newval;
+    if (v == nullptr || v[0] == '\0') return true;
+    std::size_t n = strlen(v);
+    bool ok = n <= 63 && ((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= '0' && v[0] <= '9'));
+    for (std::size_t i = 1; ok && i < n; ++i)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
+             v[i] == '-';
+    if (!ok) {
+        GUC_check_errmsg("invalid abx.organization: \"%s\" is not an organization key", v);
+        GUC_check_errdetail("Keys match ^[a-z0-9][a-z0-9_-]{0,62}$.");
+    }
+    return ok;
+}
+
 void assign_pinned_now(const char* newval, void* extra) {
     pinned = extra != nullptr;
     pinned_value = extra ? *(TimestampTz*)extra : 0;
@@ -94,11 +111,22 @@ void define_settings() {
         "Events stamped further ahead of abx.now() than this are refused (clock skew guard).",
         &event_future_tolerance_s, 300, 0, 7 * 24 * 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr,
         nullptr);
+    DefineCustomStringVariable(
+        "abx.organization", "The organization (key) this session acts for.",
+        "Used when a call names none; the role must be a member of it (abx.add_member). On a "
+        "gateway session the JWT's org claim wins, and a different value here is refused.",
+        &organization_text, "", PGC_USERSET, 0, check_organization, nullptr, nullptr);
     MarkGUCPrefixReserved("abx");
 }
 
 std::int64_t event_future_tolerance_us() {
     return (std::int64_t)event_future_tolerance_s * 1000000;
+}
+
+std::optional<std::string> setting_text(const char* name) {
+    const char* v = pg_call([&] { return GetConfigOption(name, true, false); });
+    if (v == nullptr || v[0] == '\0') return std::nullopt;
+    return std::string(v);
 }
 
 std::optional<std::int64_t> pinned_now() {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace abx::pg {
 
@@ -10,6 +11,9 @@ namespace abx::pg {
 void define_settings();
 
 std::int64_t event_future_tolerance_us();
+
+// A setting's text (any, e.g. request.jwt.claims), nullopt when unset or empty.
+std::optional<std::string> setting_text(const char* name);
 
 // abx.pinned_now as a PostgreSQL timestamptz (microseconds since 2000-01-01), if pinned.
 std::optional<std::int64_t> pinned_now();

@@ -18,6 +18,10 @@ Statement variants_of(
     "ORDER BY position",
     {INT8OID});
 
+Statement id_by_code(
+    "SELECT id FROM abx.experiments WHERE code = $1 AND organization_id IS NOT DISTINCT FROM $2",
+    {TEXTOID, INT8OID});
+
 Statement name_of(
     "SELECT e.code, o.key FROM abx.experiments e LEFT JOIN abx.organizations o "
     "ON o.id = e.organization_id WHERE e.id = $1",
@@ -121,6 +125,15 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
         experiment_not_found(code, org_key);
 
     return read_experiment(!for_update);
+}
+
+std::optional<std::int64_t> find_experiment_id(const std::string& code,
+                                               const std::optional<std::string>& org_key) {
+    std::optional<std::int64_t> org_id = resolve_organization(org_key);
+    Args args(2);
+    args.set(0, text_datum(code)).set_or_null(1, org_id);
+    if (id_by_code.run(args.values(), args.nulls(), true, 1) == 0) return std::nullopt;
+    return col_int64(0, 1);
 }
 
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id) {

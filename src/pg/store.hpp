@@ -29,6 +29,11 @@ struct StoredExperiment {
 StoredExperiment load_experiment(const std::string& code, const std::optional<std::string>& org_key,
                                  bool for_update);
 
+// The id of the experiment with this code in exactly this scope, if any (an unknown organization
+// key: Error P0002).
+std::optional<std::int64_t> find_experiment_id(const std::string& code,
+                                               const std::optional<std::string>& org_key);
+
 // The experiment with this id (Error P0002 if there is none).
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id);
 

@@ -1,5 +1,6 @@
 // SQL API for event ingestion: abx.track (one event) and abx.track_batch (many, per-item results).
 // Events are attributed server-side to the subject's stored variant; a client cannot claim one.
+#include "access.hpp"
 #include "fast_lookup.hpp"
 #include "settings.hpp"
 #include "store.hpp"
@@ -237,7 +238,8 @@ ABX_SQL_FUNCTION(abx_track) {
         if (ev.meta.is_object() && ev.meta.empty()) meta.reset();
     }
     ev.idempotency_key = arg_text_opt(fcinfo, 6);
-    ev.organization = arg_text_opt(fcinfo, 7);
+    ev.organization =
+        authorize(Right::EventsWrite, "abx.track", arg_text_opt(fcinfo, 7)).organization;
     validate_event(ev, limits);
 
     spi_connect();
@@ -304,6 +306,7 @@ ItemResult error_result(const std::string& code, const std::string& message) {
 
 ABX_SQL_FUNCTION(abx_track_batch) {
     if (PG_ARGISNULL(0)) null_field("events");
+    require_right(Right::EventsWrite, "abx.track_batch");
     // Limits first, from the jsonb headers: nothing is converted for a batch that is refused.
     Datum raw = PG_GETARG_DATUM(0);
     long count = jsonb_array_length(raw, "events");
@@ -328,6 +331,9 @@ ABX_SQL_FUNCTION(abx_track_batch) {
             std::string at = "events[" + std::to_string(i) + "].";
             if (p.input.experiment.empty()) invalid_field(at + "experiment", "is required");
             if (p.input.subject.empty()) invalid_field(at + "subject", "is required");
+            // Each item acts for its own organization, decided like a single call's (42501 for
+            // one the session may not act for; the other items are stored).
+            p.input.organization = item_organization(p.input.organization);
             if (!p.input.meta.empty()) p.meta_text = p.input.meta.dump();
             pending.push_back(std::move(p));
         } catch (const Error& e) {

@@ -1,0 +1,230 @@
+#include "access.hpp"
+
+#include "settings.hpp"
+#include "spi.hpp"
+#include "store.hpp"
+
+#include <array>
+#include <unordered_map>
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+namespace abx::pg {
+namespace {
+
+// Per backend, per calling role: whether it belongs to any organization, and its memberships by
+// organization key. Cleared when organization_members or any role membership changes.
+struct RoleFacts {
+    std::string name;
+    std::optional<bool> bound;
+    std::unordered_map<std::string, bool> member_of;
+};
+std::unordered_map<Oid, RoleFacts> role_facts;
+std::unordered_map<std::string, Oid> role_oids;  // group role name -> oid (InvalidOid: absent)
+std::unordered_map<std::string, std::int64_t> organization_ids;  // key -> id
+Oid members_relid = InvalidOid;
+Oid organizations_relid = InvalidOid;
+
+// The last request.jwt.claims text seen and what it said.
+std::string claims_text;
+std::optional<std::string> claims_org, claims_sub;
+
+void forget_roles(Datum, int, uint32) {
+    role_facts.clear();
+    role_oids.clear();
+}
+
+void forget_members(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == members_relid || relid == organizations_relid) {
+        role_facts.clear();
+        organization_ids.clear();
+    }
+}
+
+Oid group_oid(std::string_view name) {
+    auto it = role_oids.find(std::string(name));
+    if (it != role_oids.end()) return it->second;
+    std::string key(name);
+    Oid oid = pg_call([&] { return get_role_oid(key.c_str(), true); });
+    role_oids.emplace(std::move(key), oid);
+    return oid;
+}
+
+bool has_right(Oid role, Right right) {
+    for (std::string_view group : roles_granting(right)) {
+        Oid g = group_oid(group);
+        if (OidIsValid(g) && pg_call([&] { return has_privs_of_role(role, g); })) return true;
+    }
+    return false;
+}
+
+
+bool gateway_session() {
+    Oid g = group_oid(kGatewayRole);
+    return OidIsValid(g) && pg_call([&] { return is_member_of_role(GetSessionUserId(), g); });
+}
+
+// The claims of a gateway session (PostgREST's request.jwt.claims): `org` and `sub`.
+void read_claims() {
+    std::optional<std::string> text = gateway_session() ? setting_text("request.jwt.claims")
+                                                        : std::nullopt;
+    if (text.value_or("") == claims_text) return;
+    claims_text = text.value_or("");
+    claims_org.reset();
+    claims_sub.reset();
+    if (!text) return;
+    nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+    if (!doc.is_object()) return;
+    if (auto it = doc.find("org"); it != doc.end() && it->is_string() && !it->empty())
+        claims_org = it->get<std::string>();
+    if (auto it = doc.find("sub"); it != doc.end() && it->is_string())
+        claims_sub = it->get<std::string>();
+}
+
+Statement role_is_bound(R"SQL(
+SELECT EXISTS (SELECT FROM abx.organization_members m JOIN pg_catalog.pg_roles r
+                 ON r.rolname = m.role_name
+                WHERE pg_catalog.pg_has_role($1, r.oid, 'USAGE')))SQL",
+                        {OIDOID});
+Statement role_is_member(R"SQL(
+SELECT EXISTS (SELECT FROM abx.organization_members m
+                 JOIN abx.organizations o ON o.id = m.organization_id
+                 JOIN pg_catalog.pg_roles r ON r.rolname = m.role_name
+                WHERE o.key = $2 AND pg_catalog.pg_has_role($1, r.oid, 'USAGE')))SQL",
+                         {OIDOID, TEXTOID});
+
+// The relations whose changes invalidate the caches (their triggers send relcache invalidations).
+void remember_relids() {
+    if (OidIsValid(members_relid)) return;
+    pg_guard([] {
+        Oid ns = get_namespace_oid("abx", true);
+        if (!OidIsValid(ns)) return;
+        members_relid = get_relname_relid("organization_members", ns);
+        organizations_relid = get_relname_relid("organizations", ns);
+    });
+}
+
+// Answers a membership question through SPI, in a connection of its own.
+bool ask(Statement& statement, Oid role, const std::optional<std::string>& org) {
+    spi_connect();
+    remember_relids();
+    Args args(org ? 2 : 1);
+    args.set(0, ObjectIdGetDatum(role));
+    if (org) args.set(1, text_datum(*org));
+    statement.run(args.values(), args.nulls(), true, 1);
+    bool answer = col_bool(0, 1).value_or(false);
+    spi_finish();
+    return answer;
+}
+
+RoleFacts& facts_of(Oid role) {
+    return role_facts[role];
+}
+
+std::string role_name(Oid role) {
+    RoleFacts& f = facts_of(role);
+    if (f.name.empty())
+        f.name = pg_call([&] { return (const char*)GetUserNameFromId(role, false); });
+    return f.name;
+}
+
+Access decide(Oid role, const std::optional<std::string>& argument) {
+    Access access;
+    access.superuser = pg_call([&] { return superuser_arg(role); });
+    read_claims();
+    OrganizationClaims claims;
+    claims.superuser = access.superuser;
+    claims.jwt_claim = claims_org;
+    claims.setting = setting_text("abx.organization");
+    claims.argument = argument;
+    if (!access.superuser) {
+        RoleFacts& f = facts_of(role);
+        if (!f.bound) f.bound = ask(role_is_bound, role, std::nullopt);
+        claims.bound = *f.bound;
+    }
+    claims.role = role_name(role);
+    OrganizationDecision d = decide_organization(claims);
+    if (d.check_membership) {
+        RoleFacts& f = facts_of(role);
+        auto it = f.member_of.find(*d.organization);
+        bool member = it != f.member_of.end() ? it->second
+                                              : (f.member_of[*d.organization] =
+                                                     ask(role_is_member, role, d.organization));
+        if (!member)
+            throw Error(sqlstate::kInsufficientPrivilege,
+                        "role \"" + claims.role + "\" is not a member of organization \"" +
+                            *d.organization + "\"",
+                        "", "an ops admin adds it with abx.add_member(organization, role)");
+    }
+    access.organization = d.organization;
+    return access;
+}
+
+}  // namespace
+
+void require_right(Right right, const char* function) {
+    Oid role = pg_call([] { return GetOuterUserId(); });
+    if (!pg_call([&] { return superuser_arg(role); }) && !has_right(role, right))
+        missing_right(right, function, role_name(role));
+}
+
+Access authorize(Right right, const char* function, const std::optional<std::string>& argument) {
+    Oid role = pg_call([] { return GetOuterUserId(); });
+    bool superuser = pg_call([&] { return superuser_arg(role); });
+    if (!superuser && !has_right(role, right)) missing_right(right, function, role_name(role));
+    return decide(role, argument);
+}
+
+void require_no_organization(const Access& access, Right right, const std::string& what) {
+    if (access.organization)
+        throw Error(sqlstate::kInsufficientPrivilege,
+                    "permission denied: " + what + " only without an organization (acting for \"" +
+                        *access.organization + "\")",
+                    "", "RESET abx.organization");
+    Oid role = pg_call([] { return GetOuterUserId(); });
+    if (!access.superuser && !has_right(role, right))
+        missing_right(right, what, role_name(role));
+}
+
+std::optional<std::string> item_organization(const std::optional<std::string>& argument) {
+    Oid role = pg_call([] { return GetOuterUserId(); });
+    return decide(role, argument).organization;
+}
+
+std::optional<std::int64_t> session_organization_id() {
+    Oid role = pg_call([] { return GetOuterUserId(); });
+    std::optional<std::string> key = decide(role, std::nullopt).organization;
+    if (!key) return std::nullopt;
+    if (auto it = organization_ids.find(*key); it != organization_ids.end()) return it->second;
+    spi_connect();
+    remember_relids();
+    std::int64_t id = *resolve_organization(key);
+    spi_finish();
+    organization_ids.emplace(*key, id);
+    return id;
+}
+
+std::string calling_role() {
+    return role_name(pg_call([] { return GetOuterUserId(); }));
+}
+
+std::optional<std::string> trusted_jwt_subject() {
+    read_claims();
+    return claims_sub;
+}
+
+void register_access_callbacks() {
+    CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_roles, (Datum)0);
+    CacheRegisterSyscacheCallback(AUTHOID, forget_roles, (Datum)0);
+    CacheRegisterRelcacheCallback(forget_members, (Datum)0);
+}
+
+}  // namespace abx::pg

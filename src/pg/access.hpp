@@ -1,0 +1,46 @@
+// The gate every abx function passes first (docs/security.md): the caller's right, and the
+// organization the call acts for. It runs before any cache or index probe, so the fast paths
+// apply exactly the rule the SQL paths apply.
+#pragma once
+#include "pg.hpp"
+
+#include "abx/access.hpp"
+
+namespace abx::pg {
+
+struct Access {
+    std::optional<std::string> organization;  // the key the call acts for; nullopt: none
+    bool superuser = false;
+};
+
+// Checks `right` for the calling role (the session's current role: SET ROLE counts, the owner of
+// a SECURITY DEFINER function does not) and decides the organization; raises 42501 naming what is
+// missing. `function` names the call in messages ("abx.track").
+Access authorize(Right right, const char* function,
+                 const std::optional<std::string>& organization_argument);
+
+// The right alone (for calls whose items name their own organization: abx.track_batch).
+void require_right(Right right, const char* function);
+
+// Changes to global experiments and to organizations, and reads that span every organization
+// (pooled data, the whole audit chain): only without an organization, and only for a role with
+// `right` (42501 otherwise).
+void require_no_organization(const Access& access, Right right, const std::string& what);
+
+// The organization of an item of a batch (its own `organization` field): the same decision as
+// authorize's, without the right check. Raises 42501 like authorize.
+std::optional<std::string> item_organization(const std::optional<std::string>& argument);
+
+// The id of the organization the session acts for (nullopt: none), decided like authorize's;
+// cheap after the first call (row filters of views and policies call it per row).
+std::optional<std::int64_t> session_organization_id();
+
+// The calling role's name, and the JWT subject when the session is a gateway's (claims set by
+// any other session are not trusted).
+std::string calling_role();
+std::optional<std::string> trusted_jwt_subject();
+
+// Registers the invalidation callbacks of the access caches; called once from _PG_init.
+void register_access_callbacks();
+
+}  // namespace abx::pg
