@@ -23,13 +23,19 @@ SELECT seq - :entries_before AS n, actor = current_user AS actor_is_me, organiza
 SELECT experiment, action FROM abx.experiment_history WHERE experiment = 'audited' ORDER BY seq;
 SELECT ok, checked > 0 AS checked, broken_seq, reason FROM abx.verify_audit();
 
--- The gateway's context (JWT subject, request id) is recorded when present.
+-- The gateway's context (JWT subject, request id) is recorded when present; the JWT subject only
+-- on a gateway's session (its session user a member of abx_gateway: claims from any other session
+-- are not trusted).
+CREATE ROLE audit_gateway NOLOGIN IN ROLE abx_gateway, abx_admin;
+SET SESSION AUTHORIZATION audit_gateway;
 BEGIN;
-SELECT set_config('request.jwt.claims', '{"sub": "user-42", "role": "abx_admin"}', true),
+SELECT set_config('request.jwt.claims', '{"sub": "user-42", "role": "abx_admin", "org": "audited"}', true),
        set_config('request.id', 'req-7', true) IS NOT NULL AS set;
 SELECT abx.resume('audited', 'audited')->>'status';
 COMMIT;
+RESET SESSION AUTHORIZATION;
 SELECT jwt_subject, request_id, action FROM abx.audit_log ORDER BY seq DESC LIMIT 1;
+DROP ROLE audit_gateway;
 
 -- Append-only, for everyone including the owner.
 SELECT t.err($$UPDATE abx.audit_log SET actor = 'someone else' WHERE seq = 1$$);

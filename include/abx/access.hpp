@@ -29,9 +29,9 @@ enum class Right {
 };
 
 inline constexpr Right kAllRights[] = {
-    Right::ExperimentsRead,    Right::ExperimentsWrite, Right::ExperimentsLifecycle,
-    Right::ExperimentsAdmin,   Right::ExperimentsAnalyze, Right::Assign,
-    Right::EventsWrite,        Right::WinnerRead,       Right::AuditRead,
+    Right::ExperimentsRead,  Right::ExperimentsWrite,   Right::ExperimentsLifecycle,
+    Right::ExperimentsAdmin, Right::ExperimentsAnalyze, Right::Assign,
+    Right::EventsWrite,      Right::WinnerRead,         Right::AuditRead,
     Right::MetaRead};
 
 // The right's documented name, e.g. "experiments:events:write".

@@ -36,32 +36,48 @@ std::string join(std::span<const std::string_view> names) {
 
 std::string_view right_name(Right right) {
     switch (right) {
-        case Right::ExperimentsRead: return "experiments:read";
-        case Right::ExperimentsWrite: return "experiments:write";
-        case Right::ExperimentsLifecycle: return "experiments:lifecycle";
-        case Right::ExperimentsAdmin: return "experiments:admin";
-        case Right::ExperimentsAnalyze: return "experiments:analyze";
-        case Right::Assign: return "experiments:assign";
-        case Right::EventsWrite: return "experiments:events:write";
-        case Right::WinnerRead: return "experiments:winner:read";
-        case Right::AuditRead: return "audit:read";
-        case Right::MetaRead: return "meta:read";
+        case Right::ExperimentsRead:
+            return "experiments:read";
+        case Right::ExperimentsWrite:
+            return "experiments:write";
+        case Right::ExperimentsLifecycle:
+            return "experiments:lifecycle";
+        case Right::ExperimentsAdmin:
+            return "experiments:admin";
+        case Right::ExperimentsAnalyze:
+            return "experiments:analyze";
+        case Right::Assign:
+            return "experiments:assign";
+        case Right::EventsWrite:
+            return "experiments:events:write";
+        case Right::WinnerRead:
+            return "experiments:winner:read";
+        case Right::AuditRead:
+            return "audit:read";
+        case Right::MetaRead:
+            return "meta:read";
     }
     return "unknown";
 }
 
 std::span<const std::string_view> roles_granting(Right right) {
     switch (right) {
-        case Right::ExperimentsRead: return kRead;
+        case Right::ExperimentsRead:
+            return kRead;
         case Right::ExperimentsWrite:
-        case Right::ExperimentsLifecycle: return kChange;
-        case Right::ExperimentsAdmin: return kAdmin;
+        case Right::ExperimentsLifecycle:
+            return kChange;
+        case Right::ExperimentsAdmin:
+            return kAdmin;
         case Right::ExperimentsAnalyze:
         case Right::AuditRead:
-        case Right::MetaRead: return kAnalyze;
+        case Right::MetaRead:
+            return kAnalyze;
         case Right::Assign:
-        case Right::EventsWrite: return kService;
-        case Right::WinnerRead: return kEveryone;
+        case Right::EventsWrite:
+            return kService;
+        case Right::WinnerRead:
+            return kEveryone;
     }
     return {};
 }

@@ -66,16 +66,17 @@ bool has_right(Oid role, Right right) {
     return false;
 }
 
-
 bool gateway_session() {
     Oid g = group_oid(kGatewayRole);
-    return OidIsValid(g) && pg_call([&] { return is_member_of_role(GetSessionUserId(), g); });
+    // Explicit membership only: a superuser's session is not a gateway's unless granted.
+    return OidIsValid(g) &&
+           pg_call([&] { return is_member_of_role_nosuper(GetSessionUserId(), g); });
 }
 
 // The claims of a gateway session (PostgREST's request.jwt.claims): `org` and `sub`.
 void read_claims() {
-    std::optional<std::string> text = gateway_session() ? setting_text("request.jwt.claims")
-                                                        : std::nullopt;
+    std::optional<std::string> text =
+        gateway_session() ? setting_text("request.jwt.claims") : std::nullopt;
     if (text.value_or("") == claims_text) return;
     claims_text = text.value_or("");
     claims_org.reset();
@@ -190,8 +191,7 @@ void require_no_organization(const Access& access, Right right, const std::strin
                         *access.organization + "\")",
                     "", "RESET abx.organization");
     Oid role = pg_call([] { return GetOuterUserId(); });
-    if (!access.superuser && !has_right(role, right))
-        missing_right(right, what, role_name(role));
+    if (!access.superuser && !has_right(role, right)) missing_right(right, what, role_name(role));
 }
 
 std::optional<std::string> item_organization(const std::optional<std::string>& argument) {

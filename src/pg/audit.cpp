@@ -39,8 +39,6 @@ Datum bytea_datum(const audit::Digest& d) {
     });
 }
 
-
-
 std::optional<audit::Digest> digest_column(std::uint64_t row, int col) {
     std::optional<Datum> d = col_datum_out(row, col);
     if (!d) return std::nullopt;

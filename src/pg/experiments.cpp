@@ -1,5 +1,6 @@
 // SQL API for defining experiments: create, update, read, and the lifecycle transitions.
 #include "access.hpp"
+#include "partitions.hpp"
 #include "store.hpp"
 
 #include "abx/audit.hpp"
@@ -169,7 +170,7 @@ Datum transition_body(FunctionCallInfo fcinfo, Action action) {
         .set(1, text_datum(to_string(next)))
         .set(2, TimestampTzGetDatum(abx_now()));
     set_status.run(args.values(), args.nulls(), false);
-    if (next == Status::Running) spi_exec("SELECT abx.ensure_partitions()");
+    if (next == Status::Running) ensure_event_partitions(7);
     return finish_audited("experiment." + std::string(to_string(action)), e.id, e.organization_id,
                           before);
 }

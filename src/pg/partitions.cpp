@@ -1,8 +1,9 @@
 // Daily range partitions of abx.events, created ahead; rows that landed in the default partition
 // (because no daily partition existed yet) are moved into the new partition before it is attached.
 // Partitions are plain tables, not extension members: pg_dump dumps them with their data.
+#include "partitions.hpp"
+
 #include "access.hpp"
-#include "spi.hpp"
 
 using namespace abx;
 using namespace abx::pg;
@@ -20,13 +21,9 @@ SELECT pg_catalog.to_char(d, 'YYYYMMDD'), pg_catalog.to_char(d, 'YYYY-MM-DD'),
 
 }  // namespace
 
-ABX_SQL_FUNCTION(abx_ensure_partitions) {
-    int days_ahead = PG_ARGISNULL(0) ? 7 : PG_GETARG_INT32(0);
-    if (days_ahead < 0 || days_ahead > 366)
-        invalid_field("days_ahead", "must be between 0 and 366");
-    require_right(Right::ExperimentsAdmin, "abx.ensure_partitions");
+namespace abx::pg {
 
-    spi_connect();
+std::uint64_t ensure_event_partitions(int days_ahead) {
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
     spi_exec(
         "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('abx.ensure_partitions'))");
@@ -54,6 +51,18 @@ ABX_SQL_FUNCTION(abx_ensure_partitions) {
         spi_exec("ALTER TABLE abx.events ATTACH PARTITION " + table + " FOR VALUES FROM (" + lo +
                  ") TO (" + hi + ")");
     }
+    return days.size();
+}
+
+}  // namespace abx::pg
+
+ABX_SQL_FUNCTION(abx_ensure_partitions) {
+    int days_ahead = PG_ARGISNULL(0) ? 7 : PG_GETARG_INT32(0);
+    if (days_ahead < 0 || days_ahead > 366)
+        invalid_field("days_ahead", "must be between 0 and 366");
+    require_right(Right::ExperimentsAdmin, "abx.ensure_partitions");
+    spi_connect();
+    std::uint64_t created = ensure_event_partitions(days_ahead);
     spi_finish();
-    PG_RETURN_INT32((int)days.size());
+    PG_RETURN_INT32((int)created);
 }
