@@ -15,7 +15,7 @@ ISOLATION      = $(basename $(notdir $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=. --outputdir=build/isolation --load-extension=abx
 
 PG_CONFIG  ?= pg_config
-PG_CPPFLAGS = -Iinclude
+PG_CPPFLAGS = -Iinclude -Isrc/pg -Iworker
 PG_CXXFLAGS = -std=c++20 -Wextra -Wno-missing-field-initializers -Wno-unused-parameter -Wno-register -fPIC
 SHLIB_LINK  = -lstdc++ -lcrypto
 # abx is C++: no LLVM bitcode for JIT inlining (PGXS would compile it with clang as C).

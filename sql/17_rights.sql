@@ -158,6 +158,30 @@ SELECT abx.track('m_run', 's1', 'click');
 RESET ROLE;
 RESET abx.organization;
 
+-- Refusals are audited although the refused transaction rolls back: a background worker appends
+-- them (outcome denied, SQLSTATE, the refused role and message) to the same chain.
+BEGIN;
+SET LOCAL ROLE r_reader;
+SET LOCAL request.id = 'deny-1';
+SELECT abx.track('m_run', 's1', 'click');
+ROLLBACK;
+CREATE FUNCTION t.wait_for(q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    found boolean;
+BEGIN
+    FOR i IN 1 .. 200 LOOP  -- 10 s at most
+        EXECUTE q INTO found;
+        IF found THEN RETURN true; END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN false;
+END $$;
+SELECT t.wait_for($$SELECT EXISTS (SELECT FROM abx.audit_log WHERE request_id = 'deny-1')$$) AS denial_audited;
+SELECT actor, action, target, outcome, error_code, change->>'message' AS message, at
+  FROM abx.audit_log WHERE request_id = 'deny-1';
+SELECT count(*) > 50 AS matrix_refusals_audited FROM abx.audit_log WHERE outcome = 'denied';
+SELECT ok FROM abx.verify_audit();
+
 -- Nothing in abx is open to PUBLIC, and every table is closed to writes by anyone but the owner.
 SELECT count(*) AS public_grants
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a

@@ -1,5 +1,6 @@
 #include "access.hpp"
 
+#include "denials.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
 #include "store.hpp"
@@ -169,39 +170,64 @@ Access decide(Oid role, const std::optional<std::string>& argument) {
     return access;
 }
 
+// Runs a check; a refusal (42501) is queued for the audit log before it propagates.
+template <class Check>
+auto audit_refusal(const std::string& function, const std::optional<std::string>& organization,
+                   Check&& check) {
+    try {
+        return check();
+    } catch (const Error& e) {
+        if (e.sqlstate == sqlstate::kInsufficientPrivilege)
+            queue_denial({function, e.what(), e.sqlstate, organization});
+        throw;
+    }
+}
+
 }  // namespace
 
 void require_right(Right right, const char* function) {
-    Oid role = pg_call([] { return GetOuterUserId(); });
-    if (!pg_call([&] { return superuser_arg(role); }) && !has_right(role, right))
-        missing_right(right, function, role_name(role));
+    audit_refusal(function, std::nullopt, [&] {
+        Oid role = pg_call([] { return GetOuterUserId(); });
+        if (!pg_call([&] { return superuser_arg(role); }) && !has_right(role, right))
+            missing_right(right, function, role_name(role));
+    });
 }
 
 Access authorize(Right right, const char* function, const std::optional<std::string>& argument) {
-    Oid role = pg_call([] { return GetOuterUserId(); });
-    bool superuser = pg_call([&] { return superuser_arg(role); });
-    if (!superuser && !has_right(role, right)) missing_right(right, function, role_name(role));
-    return decide(role, argument);
+    return audit_refusal(function, argument, [&] {
+        Oid role = pg_call([] { return GetOuterUserId(); });
+        bool superuser = pg_call([&] { return superuser_arg(role); });
+        if (!superuser && !has_right(role, right)) missing_right(right, function, role_name(role));
+        return decide(role, argument);
+    });
 }
 
 void require_no_organization(const Access& access, Right right, const std::string& what) {
-    if (access.organization)
-        throw Error(sqlstate::kInsufficientPrivilege,
-                    "permission denied: " + what + " only without an organization (acting for \"" +
-                        *access.organization + "\")",
-                    "", "RESET abx.organization");
-    Oid role = pg_call([] { return GetOuterUserId(); });
-    if (!access.superuser && !has_right(role, right)) missing_right(right, what, role_name(role));
+    audit_refusal(what, access.organization, [&] {
+        if (access.organization)
+            throw Error(sqlstate::kInsufficientPrivilege,
+                        "permission denied: " + what +
+                            " only without an organization (acting for \"" + *access.organization +
+                            "\")",
+                        "", "RESET abx.organization");
+        Oid role = pg_call([] { return GetOuterUserId(); });
+        if (!access.superuser && !has_right(role, right))
+            missing_right(right, what, role_name(role));
+    });
 }
 
 std::optional<std::string> item_organization(const std::optional<std::string>& argument) {
-    Oid role = pg_call([] { return GetOuterUserId(); });
-    return decide(role, argument).organization;
+    return audit_refusal("abx.track_batch", argument, [&] {
+        Oid role = pg_call([] { return GetOuterUserId(); });
+        return decide(role, argument).organization;
+    });
 }
 
 std::optional<std::int64_t> session_organization_id() {
     Oid role = pg_call([] { return GetOuterUserId(); });
-    std::optional<std::string> key = decide(role, std::nullopt).organization;
+    std::optional<std::string> key =
+        audit_refusal("abx.session_organization_id", std::nullopt,
+                      [&] { return decide(role, std::nullopt).organization; });
     if (!key) return std::nullopt;
     if (auto it = organization_ids.find(*key); it != organization_ids.end()) return it->second;
     spi_connect();

@@ -59,18 +59,20 @@ std::int64_t append_audit(const AuditRecord& record) {
     } else {
         e.seq = 1;
     }
-    TimestampTz now = abx_now();
+    const std::optional<AuditRecord::Refusal>& refused = record.refused;
+    TimestampTz now = refused ? refused->at : abx_now();
     e.at_us = to_unix_micros(now);
-    e.actor = calling_role();
-    e.jwt_subject = trusted_jwt_subject();
+    e.actor = refused ? refused->actor : calling_role();
+    e.jwt_subject = refused ? refused->jwt_subject : trusted_jwt_subject();
     e.organization_id = record.organization_id;
     e.action = record.action;
     e.target = record.target;
     // The hash covers the change exactly as jsonb stores and prints it.
     Datum change = jsonb_datum(record.change);
     e.change = jsonb_text(change);
-    e.request_id = setting_text("request.id");
-    e.outcome = "ok";
+    e.request_id = refused ? refused->request_id : setting_text("request.id");
+    e.outcome = refused ? "denied" : "ok";
+    if (refused) e.error_code = refused->error_code;
     audit::Digest hash = audit::chain_hash(previous, e);
 
     Args a(14);
@@ -85,7 +87,7 @@ std::int64_t append_audit(const AuditRecord& record) {
         .set(8, change)
         .set_or_null(9, e.request_id)
         .set(10, text_datum(e.outcome))
-        .null(11)
+        .set_or_null(11, e.error_code)
         .set(12, bytea_datum(previous))
         .set(13, bytea_datum(hash));
     insert_entry.run(a.values(), a.nulls(), false);

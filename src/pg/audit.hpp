@@ -13,6 +13,15 @@ struct AuditRecord {
     std::optional<std::int64_t> organization_id;
     std::optional<std::int64_t> experiment_id;
     nlohmann::json change = nlohmann::json::object();
+    // A refused call, appended later by the denial writer on behalf of the refused session: its
+    // role, JWT subject, request id and time replace this session's.
+    struct Refusal {
+        std::string actor;
+        std::optional<std::string> jwt_subject, request_id;
+        std::string error_code;
+        TimestampTz at;
+    };
+    std::optional<Refusal> refused;
 };
 std::int64_t append_audit(const AuditRecord& record);
 

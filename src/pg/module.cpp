@@ -2,11 +2,13 @@
 #include "access.hpp"
 #include "pg.hpp"
 #include "settings.hpp"
+#include "denials.hpp"
 #include "spi.hpp"
 
 #include "abx/interrupt.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 PG_MODULE_MAGIC;
 void _PG_init(void);
 }
@@ -15,6 +17,7 @@ void _PG_init(void) {
     // Called by PostgreSQL while loading the library, outside any C++ frame.
     abx::pg::define_settings();
     abx::pg::register_access_callbacks();
+    if (process_shared_preload_libraries_in_progress) abx::pg::request_denial_queue();
     abx::set_interrupt_check(abx::pg::throw_if_interrupted);
 }
 
