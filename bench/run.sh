@@ -85,9 +85,12 @@ check "one-statement raw baseline, stored subject" "$(raw_one_sql 2)" "1"
 
 # Runs one pgbench script; prints its tps.
 run_pgbench() {
-    local script="$1" log="$2"
+    local script="$1" log="$2" role=()
+    # abx's side runs as an application would: a login role with abx_service only (rights are
+    # checked on every call); the raw side as the tables' owner.
+    [[ "$script" == *_abx.sql ]] && role=(-U abx_bench_service)
     psql_q -c "CHECKPOINT" >/dev/null
-    if ! pgbench_run "$log" abx_bench -n -M prepared -c 1 -j 1 -T "$seconds" \
+    if ! pgbench_run "$log" abx_bench "${role[@]}" -n -M prepared -c 1 -j 1 -T "$seconds" \
         -D experiment_id="$experiment_id" -f "$script"; then
         cat "$log" >&2
         exit 1

@@ -49,6 +49,9 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The application's login role: abx_service only, a member of no organization (global scope).
+CREATE ROLE abx_bench_service LOGIN IN ROLE abx_service;
+
 VACUUM ANALYZE;
 SELECT (SELECT count(*) FROM abx.assignments) AS abx_assignments,
        (SELECT count(*) FROM raw.assignments) AS raw_assignments,

@@ -192,11 +192,12 @@ SELECT count(*) AS functions_executable_by_public
 SELECT DISTINCT a.privilege_type AS granted_on_tables
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
  WHERE n.nspname = 'abx' AND a.grantee <> c.relowner ORDER BY 1;
--- Functions that touch abx's tables run as the owner; each has a pinned path or is C (whose
--- statements resolve through pg_catalog, abx only).
+-- Functions that touch abx's tables run as the owner: SQL-language ones are SECURITY DEFINER with a
+-- pinned path; C functions switch to their owner at the error boundary (the matrix above: r_service
+-- assigns and tracks without any grant on a table) and resolve names through pg_catalog, abx only.
 SELECT p.proname, p.prosecdef, l.lanname, p.proconfig
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
- WHERE n.nspname = 'abx' AND (l.lanname <> 'c' OR NOT p.prosecdef)
+ WHERE n.nspname = 'abx' AND l.lanname <> 'c'
  ORDER BY 1;
 RESET abx.pinned_now;
 DROP OWNED BY r_admin, r_experimenter, r_analyst, r_service, r_reader, r_nobody, p_admin, p_analyst, p_experimenter;

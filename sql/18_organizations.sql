@@ -56,6 +56,21 @@ SELECT t.err($$SELECT abx.srm('iso', 'globex')$$);
 SELECT t.err($$SELECT abx.evaluate_winner('iso', 'globex')$$);
 SELECT t.err($$SELECT abx.experiment('iso', 'globex')$$);
 SELECT t.err($$SELECT abx.aggregate('iso', 'globex')$$);
+RESET ROLE;
+-- Changes: acme's ops admin changes nothing of globex's, through any function.
+SET ROLE acme_admin;
+SET abx.organization = 'acme';
+SELECT f, split_part(t.err(format('SELECT abx.%s', f)), ':', 1) AS sqlstate
+  FROM unnest(ARRAY[$$update_experiment('iso', '{"name": "x"}', 'globex')$$, $$pause('iso', 'globex')$$,
+                    $$complete('iso', 'globex')$$, $$archive('iso', 'globex')$$,
+                    $$delete_experiment('iso', 'globex')$$, $$create_experiment(t.spec('iso2'), 'globex')$$,
+                    $$aggregate(NULL, 'globex')$$, $$winner('iso', 'globex')$$]) f;
+-- Acting for acme, the same calls reach acme's own experiment only.
+SELECT abx.pause('iso')->>'organization' AS paused_own, abx.resume('iso')->>'status' AS resumed;
+SELECT organization_key FROM abx.aggregate() ORDER BY 1;
+RESET ROLE;
+SET ROLE acme_analyst;
+SET abx.organization = 'acme';
 -- Acme's own figures: 20 subjects, 10 converting.
 SELECT variant, n, mean * n AS conversions FROM abx.results('iso') ORDER BY variant;
 SELECT sum(n) AS acme_subjects FROM abx.results('iso');
@@ -70,9 +85,10 @@ SELECT DISTINCT organization FROM abx.audit_trail;
 SELECT DISTINCT organization FROM abx.experiment_history;
 
 -- Tables, read directly by an analyst: row-level security leaves acme's rows (and the global
--- experiments' documents) only.
-SELECT 'experiments' AS t, count(*) FILTER (WHERE organization_id IS DISTINCT FROM abx.session_organization_id() AND organization_id IS NOT NULL) AS foreign_rows, count(*) AS visible FROM abx.experiments
-UNION ALL SELECT 'variants', count(*) FILTER (WHERE experiment_id NOT IN (SELECT id FROM abx.experiments)), count(*) FROM abx.variants
+-- experiments' documents) only. (visible: acme's rows; for experiments and variants, those of
+-- acme's experiments, the global ones of earlier tests left aside.)
+SELECT 'experiments' AS t, count(*) FILTER (WHERE organization_id IS DISTINCT FROM abx.session_organization_id() AND organization_id IS NOT NULL) AS foreign_rows, count(*) FILTER (WHERE organization_id IS NOT NULL) AS visible FROM abx.experiments
+UNION ALL SELECT 'variants', count(*) FILTER (WHERE experiment_id NOT IN (SELECT id FROM abx.experiments)), count(*) FILTER (WHERE experiment_id IN (SELECT id FROM abx.experiments WHERE organization_id IS NOT NULL)) FROM abx.variants
 UNION ALL SELECT 'assignments', count(*) FILTER (WHERE organization_id <> abx.session_organization_id()), count(*) FROM abx.assignments
 UNION ALL SELECT 'events', count(*) FILTER (WHERE organization_id <> abx.session_organization_id()), count(*) FROM abx.events
 UNION ALL SELECT 'subject_events', count(*) FILTER (WHERE organization_id <> abx.session_organization_id()), count(*) FROM abx.subject_events

@@ -25,6 +25,8 @@ namespace {
 // organization key. Cleared when organization_members or any role membership changes.
 struct RoleFacts {
     std::string name;
+    std::uint32_t rights_known = 0, rights_held = 0;  // bit per Right
+    std::optional<bool> gateway;                      // as a session user: a gateway's login
     std::optional<bool> bound;
     std::unordered_map<std::string, bool> member_of;
 };
@@ -38,13 +40,30 @@ Oid organizations_relid = InvalidOid;
 std::string claims_text;
 std::optional<std::string> claims_org, claims_sub;
 
+// The last decision, reused while nothing it depends on changed (the hot paths decide the same
+// thing call after call).
+struct LastDecision {
+    bool valid = false;
+    Oid role = InvalidOid, session_user = InvalidOid;
+    std::string setting, claims;
+    std::optional<std::string> argument;
+    Access access;
+};
+LastDecision last;
+
+RoleFacts& facts_of(Oid role) {
+    return role_facts[role];
+}
+
 void forget_roles(Datum, int, uint32) {
+    last.valid = false;
     role_facts.clear();
     role_oids.clear();
 }
 
 void forget_members(Datum, Oid relid) {
     if (relid == InvalidOid || relid == members_relid || relid == organizations_relid) {
+        last.valid = false;
         role_facts.clear();
         organization_ids.clear();
     }
@@ -60,18 +79,31 @@ Oid group_oid(std::string_view name) {
 }
 
 bool has_right(Oid role, Right right) {
+    std::uint32_t bit = 1u << static_cast<unsigned>(right);
+    if (const RoleFacts& f = facts_of(role); f.rights_known & bit) return f.rights_held & bit;
+    bool held = false;
     for (std::string_view group : roles_granting(right)) {
         Oid g = group_oid(group);
-        if (OidIsValid(g) && pg_call([&] { return has_privs_of_role(role, g); })) return true;
+        if (OidIsValid(g) && pg_call([&] { return has_privs_of_role(role, g); })) {
+            held = true;
+            break;
+        }
     }
-    return false;
+    RoleFacts& cached = facts_of(role);  // (the lookups above may have reset the map)
+    cached.rights_known |= bit;
+    if (held) cached.rights_held |= bit;
+    return held;
 }
 
 bool gateway_session() {
+    Oid session_user = pg_call([] { return GetSessionUserId(); });
+    if (std::optional<bool> known = facts_of(session_user).gateway) return *known;
     Oid g = group_oid(kGatewayRole);
     // Explicit membership only: a superuser's session is not a gateway's unless granted.
-    return OidIsValid(g) &&
-           pg_call([&] { return is_member_of_role_nosuper(GetSessionUserId(), g); });
+    bool gateway =
+        OidIsValid(g) && pg_call([&] { return is_member_of_role_nosuper(session_user, g); });
+    facts_of(session_user).gateway = gateway;
+    return gateway;
 }
 
 // The claims of a gateway session (PostgREST's request.jwt.claims): `org` and `sub`.
@@ -127,39 +159,42 @@ bool ask(Statement& statement, Oid role, const std::optional<std::string>& org) 
     return answer;
 }
 
-RoleFacts& facts_of(Oid role) {
-    return role_facts[role];
-}
-
 std::string role_name(Oid role) {
-    RoleFacts& f = facts_of(role);
-    if (f.name.empty())
-        f.name = pg_call([&] { return (const char*)GetUserNameFromId(role, false); });
-    return f.name;
+    if (const std::string& known = facts_of(role).name; !known.empty()) return known;
+    std::string name = pg_call([&] { return (const char*)GetUserNameFromId(role, false); });
+    facts_of(role).name = name;
+    return name;
 }
 
 Access decide(Oid role, const std::optional<std::string>& argument) {
+    read_claims();
+    const char* setting = organization_setting();
+    Oid session_user = pg_call([] { return GetSessionUserId(); });
+    if (last.valid && last.role == role && last.session_user == session_user &&
+        last.setting == setting && last.claims == claims_text && last.argument == argument)
+        return last.access;
     Access access;
     access.superuser = pg_call([&] { return superuser_arg(role); });
-    read_claims();
     OrganizationClaims claims;
     claims.superuser = access.superuser;
     claims.jwt_claim = claims_org;
-    claims.setting = setting_text("abx.organization");
+    if (setting[0] != '\0') claims.setting = setting;
     claims.argument = argument;
+    // (A catalog lookup may run invalidation callbacks that clear role_facts: no reference into
+    // it is held across ask().)
     if (!access.superuser) {
-        RoleFacts& f = facts_of(role);
-        if (!f.bound) f.bound = ask(role_is_bound, role, std::nullopt);
-        claims.bound = *f.bound;
+        std::optional<bool> bound = facts_of(role).bound;
+        if (!bound) bound = ask(role_is_bound, role, std::nullopt);
+        facts_of(role).bound = bound;
+        claims.bound = *bound;
     }
     claims.role = role_name(role);
     OrganizationDecision d = decide_organization(claims);
     if (d.check_membership) {
-        RoleFacts& f = facts_of(role);
-        auto it = f.member_of.find(*d.organization);
-        bool member = it != f.member_of.end() ? it->second
-                                              : (f.member_of[*d.organization] =
-                                                     ask(role_is_member, role, d.organization));
+        const auto& known = facts_of(role).member_of;
+        auto it = known.find(*d.organization);
+        bool member = it != known.end() ? it->second : ask(role_is_member, role, d.organization);
+        facts_of(role).member_of[*d.organization] = member;
         if (!member)
             throw Error(sqlstate::kInsufficientPrivilege,
                         "role \"" + claims.role + "\" is not a member of organization \"" +
@@ -167,6 +202,7 @@ Access decide(Oid role, const std::optional<std::string>& argument) {
                         "", "an ops admin adds it with abx.add_member(organization, role)");
     }
     access.organization = d.organization;
+    last = LastDecision{true, role, session_user, setting, claims_text, argument, access};
     return access;
 }
 

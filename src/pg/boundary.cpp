@@ -5,8 +5,14 @@
 #include <new>
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_proc.h"
 #include "miscadmin.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 }
+
+#include <unordered_map>
 
 namespace abx::pg {
 namespace {
@@ -45,6 +51,32 @@ void stash(const char* sqlstate, const char* message, const char* detail, const 
     pg_unreachable();
 }
 
+// The owner of each abx function (the extension's owner), which the function acts as.
+std::unordered_map<Oid, Oid> owners;
+
+void forget_owners(Datum, int, uint32) {
+    owners.clear();
+}
+
+Oid owner_of(Oid function) {
+    if (auto it = owners.find(function); it != owners.end()) return it->second;
+    static bool registered = false;
+    Oid owner = pg_call([&] {
+        if (!registered) {
+            CacheRegisterSyscacheCallback(PROCOID, forget_owners, (Datum)0);
+            registered = true;
+        }
+        HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
+        if (!HeapTupleIsValid(tuple))
+            elog(ERROR, "abx: cache lookup failed for function %u", function);
+        Oid o = ((Form_pg_proc)GETSTRUCT(tuple))->proowner;
+        ReleaseSysCache(tuple);
+        return o;
+    });
+    owners.emplace(function, owner);
+    return owner;
+}
+
 }  // namespace
 
 void throw_if_interrupted() {
@@ -55,7 +87,16 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
     enum class Failure { None, Abx, Postgres, Interrupt } failure = Failure::None;
     ErrorData* postgres_error = nullptr;
     Datum result = 0;
+    // Every abx function acts as its owner, as SECURITY DEFINER would (abx's tables are closed to
+    // everyone else), after its gate has checked the caller (GetOuterUserId, unaffected). Switched
+    // here rather than by fmgr's SECURITY DEFINER wrapper, which looked the function up in the
+    // catalog on every execution (docs/security.md, docs/benchmarks.md).
+    Oid caller = InvalidOid;
+    int caller_context = 0;
+    GetUserIdAndSecContext(&caller, &caller_context);
     try {
+        SetUserIdAndSecContext(owner_of(fcinfo->flinfo->fn_oid),
+                               caller_context | SECURITY_LOCAL_USERID_CHANGE);
         result = impl(fcinfo);
     } catch (const PgError& e) {
         postgres_error = e.data;
@@ -78,6 +119,7 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {
         stash(sqlstate::kInternalError, "unknown C++ exception in abx", "", "");
         failure = Failure::Abx;
     }
+    SetUserIdAndSecContext(caller, caller_context);
     // Every C++ frame below us is gone now; raising is safe.
     if (failure == Failure::Postgres) ReThrowError(postgres_error);
     if (failure == Failure::Interrupt) {

@@ -123,6 +123,10 @@ std::int64_t event_future_tolerance_us() {
     return (std::int64_t)event_future_tolerance_s * 1000000;
 }
 
+const char* organization_setting() {
+    return organization_text != nullptr ? organization_text : "";
+}
+
 std::optional<std::string> setting_text(const char* name) {
     const char* v = pg_call([&] { return GetConfigOption(name, true, false); });
     if (v == nullptr || v[0] == '\0') return std::nullopt;

@@ -12,6 +12,9 @@ void define_settings();
 
 std::int64_t event_future_tolerance_us();
 
+// abx.organization as set ("" when unset), read without a lookup.
+const char* organization_setting();
+
 // A setting's text (any, e.g. request.jwt.claims), nullopt when unset or empty.
 std::optional<std::string> setting_text(const char* name);
 

@@ -6,8 +6,13 @@
 extern "C" {
 #include "catalog/namespace.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
+
+#include <unordered_map>
 
 namespace abx::pg {
 
@@ -213,13 +218,43 @@ void check_columns(TupleDesc desc, int count) {
 }
 }  // namespace
 
+namespace {
+
+// Blessed result descriptors of record-returning functions, per function: building one from
+// pg_proc on every call cost more than the rest of a returning subject's abx.assign. Dropped when
+// any function's catalog row changes (CREATE OR REPLACE, ALTER EXTENSION UPDATE).
+std::unordered_map<Oid, TupleDesc> result_descs;
+
+void forget_result_descs(Datum, int, uint32) {
+    for (auto& [oid, desc] : result_descs) FreeTupleDesc(desc);
+    result_descs.clear();
+}
+
+// Inside pg_call.
+TupleDesc result_desc(FunctionCallInfo fcinfo, int count) {
+    static bool registered = false;
+    if (!registered) {
+        CacheRegisterSyscacheCallback(PROCOID, forget_result_descs, (Datum)0);
+        registered = true;
+    }
+    Oid fn = fcinfo->flinfo->fn_oid;
+    if (auto it = result_descs.find(fn); it != result_descs.end()) return it->second;
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "abx: function must return a composite type");
+    check_columns(desc, count);
+    MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+    desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+    MemoryContextSwitchTo(old);
+    result_descs.emplace(fn, desc);
+    return desc;
+}
+
+}  // namespace
+
 Datum make_record(FunctionCallInfo fcinfo, const Datum* values, const bool* nulls, int count) {
     return pg_call([&] {
-        TupleDesc desc;
-        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-            elog(ERROR, "abx: function must return a composite type");
-        check_columns(desc, count);
-        desc = BlessTupleDesc(desc);
+        TupleDesc desc = result_desc(fcinfo, count);
         HeapTuple tuple =
             heap_form_tuple(desc, const_cast<Datum*>(values), const_cast<bool*>(nulls));
         return HeapTupleGetDatum(tuple);

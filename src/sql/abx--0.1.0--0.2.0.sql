@@ -186,11 +186,11 @@ COMMENT ON FUNCTION abx.verify_audit(bigint, bytea) IS
 -- The organization the session acts for (docs/security.md): every view and row-level security
 -- policy filters with it.
 CREATE FUNCTION abx.session_organization_id() RETURNS bigint
-    AS 'MODULE_PATHNAME', 'abx_session_organization_id' LANGUAGE C STABLE SECURITY DEFINER;
+    AS 'MODULE_PATHNAME', 'abx_session_organization_id' LANGUAGE C STABLE;
 COMMENT ON FUNCTION abx.session_organization_id() IS
     'The id of the organization this session acts for (abx.organization, or the JWT org claim on a gateway session), checked against membership; NULL for none.';
 CREATE FUNCTION abx.organization_visible(organization_id bigint) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'abx_organization_visible' LANGUAGE C STABLE SECURITY DEFINER;
+    AS 'MODULE_PATHNAME', 'abx_organization_visible' LANGUAGE C STABLE;
 COMMENT ON FUNCTION abx.organization_visible(bigint) IS
     'Row filter of the views: the session''s organization''s rows; without one, the global rows (NULL), or every row for a superuser.';
 
@@ -358,29 +358,10 @@ COMMENT ON FUNCTION abx.winner(text, text) IS
     'The winner the policy picks now (or null) and whether the experiment is eligible; no statistics.';
 
 -- Every function that reads or writes abx's tables runs as the extension owner and checks the
--- caller's rights itself. C functions resolve every name through a pinned path (pg_catalog, abx;
--- src/pg/spi.cpp), SQL-language ones carry SET search_path.
-ALTER FUNCTION abx.create_experiment(jsonb, text) SECURITY DEFINER;
-ALTER FUNCTION abx.update_experiment(text, jsonb, text) SECURITY DEFINER;
-ALTER FUNCTION abx.experiment(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.start(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.pause(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.resume(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.complete(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.archive(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.delete_experiment(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.assign(text, text, jsonb, text) SECURITY DEFINER;
-ALTER FUNCTION abx.assignment(text, text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.track(text, text, text, double precision, timestamptz, jsonb, text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.track_batch(jsonb) SECURITY DEFINER;
-ALTER FUNCTION abx.ensure_partitions(integer) SECURITY DEFINER;
-ALTER FUNCTION abx.aggregate(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.results(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.srm(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.insights(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.evaluate_winner(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.winner(text, text) SECURITY DEFINER;
-ALTER FUNCTION abx.verify_audit(bigint, bytea) SECURITY DEFINER;
+-- caller's rights itself. SQL-language functions are SECURITY DEFINER with SET search_path; C
+-- functions switch to their owner at the error boundary (src/pg/boundary.cpp, the same switch
+-- SECURITY DEFINER makes, without fmgr's per-execution catalog lookup) and resolve every name
+-- through a pinned path (pg_catalog, abx; src/pg/spi.cpp).
 
 -- Closed by default: nothing for PUBLIC, then each group role gets what its rights need. EXECUTE
 -- goes to every group role so that a call reaches the right check, whose error names the right.
