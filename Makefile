@@ -1,6 +1,6 @@
 # abx: PGXS build of the extension, plus the project's entry points (make demo, make test).
 EXTENSION   = abx
-EXTVERSION  = 0.2.0
+EXTVERSION  = 0.3.0
 MODULE_big  = abx
 DATA        = $(wildcard src/sql/abx--*.sql)
 

@@ -34,10 +34,13 @@ shared_preload_libraries = 'abx'
 max_connections = 100
 shared_buffers = 256MB
 log_min_messages = warning
+max_worker_processes = 16
 CONF
         if [ "$name" != "demo" ]; then
             # Test clusters are disposable: durability buys nothing there.
             printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$data/postgresql.conf"
+            # The schedulers' clock stands still until a test moves it (docs/operations.md).
+            printf 'abx.test_clock = on\n' >>"$data/postgresql.conf"
         fi
         printf 'export PGHOST=%q PGPORT=%q PGUSER=%q\n' "$state" "$port" "$PG_OS_USER" >"$envfile"
     fi

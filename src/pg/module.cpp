@@ -3,6 +3,7 @@
 #include "pg.hpp"
 #include "settings.hpp"
 #include "denials.hpp"
+#include "workers.hpp"
 #include "spi.hpp"
 
 #include "abx/interrupt.hpp"
@@ -17,7 +18,10 @@ void _PG_init(void) {
     // Called by PostgreSQL while loading the library, outside any C++ frame.
     abx::pg::define_settings();
     abx::pg::register_access_callbacks();
-    if (process_shared_preload_libraries_in_progress) abx::pg::request_denial_queue();
+    if (process_shared_preload_libraries_in_progress) {
+        abx::pg::request_denial_queue();
+        abx::pg::register_workers();
+    }
     abx::set_interrupt_check(abx::pg::throw_if_interrupted);
 }
 

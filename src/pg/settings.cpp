@@ -16,6 +16,9 @@ bool pinned = false;
 TimestampTz pinned_value = 0;
 int event_future_tolerance_s = 300;
 char* organization_text = nullptr;
+bool scheduler_on = true;
+bool test_clock_on = false;
+int launcher_naptime_s = 10;
 
 // abx.now() must stay a finite instant whose day abx can name a partition after.
 const char* const kPinnedRange = "2000-01-01 00:00:00+00";
@@ -116,11 +119,35 @@ void define_settings() {
         "Used when a call names none; the role must be a member of it (abx.add_member). On a "
         "gateway session the JWT's org claim wins, and a different value here is refused.",
         &organization_text, "", PGC_USERSET, 0, check_organization, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "abx.scheduler", "Runs abx's jobs (abx.jobs) in a scheduler per database.",
+        "Off: the schedulers exit and the launcher starts none (jobs can still be run by hand "
+        "with abx.run_job).",
+        &scheduler_on, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "abx.test_clock", "Test clusters only: the schedulers' clock stands still until moved.",
+        "On: the schedulers and the jobs they run read a clock that only abx.set_test_clock and "
+        "abx.advance_test_clock move, so scheduler tests are deterministic.",
+        &test_clock_on, false, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "abx.launcher_naptime", "How often the launcher looks for databases with abx.",
+        "CREATE EXTENSION wakes it at once; this is the fallback.", &launcher_naptime_s, 10, 1,
+        3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("abx");
 }
 
 std::int64_t event_future_tolerance_us() {
     return (std::int64_t)event_future_tolerance_s * 1000000;
+}
+
+bool scheduler_enabled() {
+    return scheduler_on;
+}
+bool test_clock_enabled() {
+    return test_clock_on;
+}
+int launcher_naptime_ms() {
+    return launcher_naptime_s * 1000;
 }
 
 const char* organization_setting() {

@@ -12,6 +12,12 @@ void define_settings();
 
 std::int64_t event_future_tolerance_us();
 
+// The workers' settings: abx.scheduler (on/off, reloadable), abx.test_clock (server start only),
+// abx.launcher_naptime (how often the launcher looks for new databases).
+bool scheduler_enabled();
+bool test_clock_enabled();
+int launcher_naptime_ms();
+
 // abx.organization as set ("" when unset), read without a lookup.
 const char* organization_setting();
 

@@ -2,6 +2,7 @@
 
 #include "jsonb_reader.hpp"
 #include "settings.hpp"
+#include "workers.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -203,6 +204,7 @@ nlohmann::json arg_jsonb(FunctionCallInfo fcinfo, int i) {
 
 TimestampTz abx_now() {
     if (std::optional<std::int64_t> pinned = pinned_now()) return *pinned;
+    if (std::optional<TimestampTz> test = scheduler_test_clock()) return *test;
     return GetCurrentTransactionStartTimestamp();
 }
 

@@ -33,7 +33,7 @@ SQL
 before="$(q old_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 300) i, LATERAL abx.assignment('up', 'u' || i) a")"
 q old_db -c "ALTER EXTENSION abx UPDATE"
 q fresh_db -c "CREATE EXTENSION abx"
-check "updated to the default version" "0.2.0" "$(q old_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
+check "updated to the default version" "$(sed -n "s/^default_version = '\(.*\)'/\1/p" abx.control)" "$(q old_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
 
 # The extension's objects, described: members, columns, indexes, triggers, function definitions.
 schema='

@@ -1,0 +1,113 @@
+-- abx 0.2.0 -> 0.3.0: background workers. Jobs are rows (abx.jobs) that a scheduler per database
+-- runs on their schedule, each run recorded in abx.job_runs (docs/operations.md).
+\echo Use "ALTER EXTENSION abx UPDATE TO '0.3.0'" to load this file. \quit
+
+CREATE TABLE abx.jobs (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name              text NOT NULL UNIQUE CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    command           text NOT NULL,             -- the SQL statement a run executes
+    schedule_interval interval,                  -- every ..., when there is no cron expression
+    cron              text,                      -- five fields, UTC
+    config            jsonb NOT NULL DEFAULT '{}',
+    enabled           boolean NOT NULL DEFAULT true,
+    owner             name NOT NULL,             -- runs execute as this role
+    organization      text,                      -- ... acting for this organization, if any
+    max_runtime       interval NOT NULL DEFAULT '5 minutes',
+    max_retries       integer NOT NULL DEFAULT 0 CHECK (max_retries BETWEEN 0 AND 100),
+    retry_backoff     interval NOT NULL DEFAULT '1 minute',
+    slot              timestamptz NOT NULL,      -- the scheduled time the next run covers
+    attempt           integer NOT NULL DEFAULT 1,  -- the next run's attempt at that slot
+    next_run_at       timestamptz NOT NULL,      -- slot, or a retry's time
+    builtin           boolean NOT NULL DEFAULT false,
+    created_at        timestamptz NOT NULL,
+    CONSTRAINT jobs_one_schedule CHECK ((schedule_interval IS NULL) <> (cron IS NULL))
+);
+COMMENT ON TABLE abx.jobs IS
+    'Jobs the scheduler runs: abx.add_job, abx.alter_job, abx.run_job; built-in ones are created with the extension.';
+
+CREATE TABLE abx.job_runs (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id      bigint NOT NULL REFERENCES abx.jobs (id) ON DELETE CASCADE,
+    slot        timestamptz NOT NULL,
+    attempt     integer NOT NULL,
+    status      text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timeout', 'interrupted')),
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    sqlstate    text,
+    message     text,
+    result      text,                            -- the command's first column, when it returns one
+    pid         integer,
+    manual      boolean NOT NULL DEFAULT false,  -- abx.run_job, not the scheduler
+    CONSTRAINT job_runs_attempt_per_slot UNIQUE (job_id, slot, attempt, manual)
+);
+-- A slot succeeds at most once, whatever crashes and retries happen around it.
+CREATE UNIQUE INDEX job_runs_one_success_per_slot ON abx.job_runs (job_id, slot)
+    WHERE status = 'succeeded' AND NOT manual;
+CREATE INDEX job_runs_recent ON abx.job_runs (job_id, started_at DESC);
+SELECT pg_catalog.pg_extension_config_dump('abx.jobs', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('abx.jobs_id_seq', '');
+REVOKE ALL ON abx.jobs, abx.job_runs FROM PUBLIC;
+GRANT SELECT ON abx.jobs, abx.job_runs TO abx_admin, abx_analyst;
+
+CREATE FUNCTION abx.add_job(name text, command text, schedule interval DEFAULT NULL,
+                            cron text DEFAULT NULL, config jsonb DEFAULT '{}',
+                            max_runtime interval DEFAULT '5 minutes', max_retries integer DEFAULT 0,
+                            retry_backoff interval DEFAULT '1 minute', enabled boolean DEFAULT true,
+                            organization text DEFAULT NULL)
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'abx_add_job' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.add_job(text, text, interval, text, jsonb, interval, integer, interval, boolean, text) IS
+    'Adds a job (ops admins, without an organization); it runs as the role that adds it.';
+CREATE FUNCTION abx.alter_job(name text, changes jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_alter_job' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.alter_job(text, jsonb) IS
+    'Changes a job: schedule, cron, command, config, enabled, max_runtime, max_retries, retry_backoff, next_run_at.';
+CREATE FUNCTION abx.run_job(name text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_run_job' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.run_job(name text) IS
+    'Runs a job now, in this session and transaction, as its owner; recorded as a manual run. The schedule is unchanged.';
+CREATE FUNCTION abx.disable_job(name text) RETURNS jsonb
+    LANGUAGE sql AS $$ SELECT abx.alter_job(name, '{"enabled": false}') $$;
+CREATE FUNCTION abx.enable_job(name text) RETURNS jsonb
+    LANGUAGE sql AS $$ SELECT abx.alter_job(name, '{"enabled": true}') $$;
+ALTER FUNCTION abx.disable_job(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION abx.enable_job(text) SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION abx.prune_job_runs(keep interval DEFAULT '14 days') RETURNS bigint
+    AS 'MODULE_PATHNAME', 'abx_prune_job_runs' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.prune_job_runs(interval) IS
+    'Deletes finished job runs older than keep (the built-in job prune_job_runs runs it daily).';
+
+-- The test clock of the schedulers (abx.test_clock = on only; superusers): set, advance, and wait
+-- until this database's scheduler has run everything due at it.
+CREATE FUNCTION abx.set_test_clock(at timestamptz) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'abx_set_test_clock' LANGUAGE C VOLATILE;
+CREATE FUNCTION abx.advance_test_clock(by interval) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'abx_advance_test_clock' LANGUAGE C VOLATILE;
+CREATE FUNCTION abx.wait_for_scheduler(timeout interval DEFAULT '30 seconds') RETURNS boolean
+    AS 'MODULE_PATHNAME', 'abx_wait_for_scheduler' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.wait_for_scheduler(interval) IS
+    'Tests: true once this database''s scheduler has finished a pass that began after the last test-clock change (false after timeout).';
+
+-- Built-in jobs, owned by the extension's owner (a superuser: without an organization it acts on
+-- every organization's experiments). First runs one period after creation.
+INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
+VALUES ('aggregate', 'SELECT count(*) FROM abx.aggregate()', '1 minute', current_user, '10 minutes', true,
+        now() + interval '1 minute', now() + interval '1 minute', now()),
+       ('partitions', 'SELECT abx.ensure_partitions(7)', '1 hour', current_user, '10 minutes', true,
+        now() + interval '1 hour', now() + interval '1 hour', now()),
+       ('prune_job_runs', 'SELECT abx.prune_job_runs(interval ''14 days'')', '1 day', current_user, '10 minutes', true,
+        now() + interval '1 day', now() + interval '1 day', now());
+
+REVOKE ALL ON FUNCTION abx.add_job(text, text, interval, text, jsonb, interval, integer, interval, boolean, text),
+    abx.alter_job(text, jsonb), abx.run_job(text), abx.disable_job(text), abx.enable_job(text),
+    abx.prune_job_runs(interval), abx.set_test_clock(timestamptz), abx.advance_test_clock(interval),
+    abx.wait_for_scheduler(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION abx.add_job(text, text, interval, text, jsonb, interval, integer, interval, boolean, text),
+    abx.alter_job(text, jsonb), abx.run_job(text), abx.disable_job(text), abx.enable_job(text),
+    abx.prune_job_runs(interval)
+    TO abx_admin, abx_experimenter, abx_analyst, abx_service, abx_reader;
+
+-- The launcher starts this database's scheduler when this transaction commits.
+CREATE FUNCTION abx.wake_scheduler() RETURNS void
+    AS 'MODULE_PATHNAME', 'abx_wake_scheduler' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION abx.wake_scheduler() FROM PUBLIC;
+SELECT abx.wake_scheduler();

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The background workers on a real cluster (docs/operations.md): a scheduler appears for a database
+# as soon as CREATE EXTENSION commits; under the test clock, advancing it runs each due job exactly
+# once per slot (missed slots coalesced); retries back off; an overstaying run is cancelled; a
+# kill -9 of the scheduler (PostgreSQL restarts the cluster) leaves the interrupted run recorded and
+# never runs a slot twice; SIGTERM and pg_ctl stop -m fast are not held up by a busy job;
+# DROP EXTENSION and DROP DATABASE stop the scheduler cleanly.
+source "$(dirname "$0")/../../scripts/common.sh"
+cd "$ABX_ROOT"
+env_file="$(bash scripts/cluster.sh start scheduler --fresh)"
+trap 'bash scripts/cluster.sh stop scheduler' EXIT
+source "$env_file"; export PGHOST PGPORT PGUSER
+data="$(abx_state_dir)/scheduler/data"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "${DB:-sched}" "$@"; }
+fails=0
+check() {
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected [$2], got [$3]"; fails=$((fails + 1)); fi
+}
+# wait_for SQL [SECONDS]: polls until the query returns t; prints t or f.
+wait_for() {
+    local deadline=$((SECONDS + ${2:-20}))
+    while [ $SECONDS -lt $deadline ]; do
+        [ "$(q -c "$1" 2>/dev/null)" = "t" ] && { echo t; return; }
+        sleep 0.1
+    done
+    echo f
+}
+scheduler_pid() { DB=postgres q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = '${1:-sched}'"; }
+advance() { q -c "SELECT abx.advance_test_clock('$1')" >/dev/null; q -c "SELECT abx.wait_for_scheduler()"; }
+runs() { q -c "SELECT string_agg(status, ',' ORDER BY r.id) FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = '$1' AND NOT r.manual"; }
+
+createdb sched
+q -c "CREATE EXTENSION abx"
+check "a scheduler starts when CREATE EXTENSION commits (no restart)" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched')" 10)"
+
+# The clock: T, a job every hour writing abx.now() (the scheduler's test clock) into a table.
+T="$(q -c "SELECT date_trunc('hour', now()) + interval '2 hours'")"
+q >/dev/null <<SQL
+CREATE TABLE public.ticks (at timestamptz);
+SET abx.pinned_now = '$T';
+SELECT abx.alter_job(name, jsonb_build_object('next_run_at', to_char(('$T'::timestamptz + schedule_interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
+  FROM abx.jobs WHERE builtin;
+SELECT abx.add_job('tick', 'INSERT INTO public.ticks SELECT abx.now()', '1 hour');
+SELECT abx.set_test_clock('$T');
+SQL
+check "settled before any slot is due" "t" "$(q -c "SELECT abx.wait_for_scheduler()")"
+check "nothing ran before the clock moved" "0" "$(q -c "SELECT count(*) FROM abx.job_runs")"
+check "advance 1 h: the scheduler settles" "t" "$(advance '1 hour')"
+check "advance 1 h: each hourly job ran exactly once" "partitions=1,tick=1" \
+    "$(q -c "SELECT string_agg(j.name || '=' || count, ',' ORDER BY j.name) FROM (SELECT job_id, count(*) FROM abx.job_runs WHERE status = 'succeeded' GROUP BY job_id) r JOIN abx.jobs j ON j.id = r.job_id WHERE j.schedule_interval = '1 hour'")"
+check "the minute job ran once for the hour (missed slots coalesced)" "succeeded" "$(runs aggregate)"
+check "the job saw the scheduler's clock" "t" "$(q -c "SELECT array_agg(at) = ARRAY['$T'::timestamptz + interval '1 hour'] FROM public.ticks")"
+advance '1 hour' >/dev/null
+advance '3 hours' >/dev/null
+check "three advances: three tick runs, at distinct slots, on the hour" "3|3|t" \
+    "$(q -c "SELECT count(*), count(DISTINCT r.slot), bool_and(extract(minute FROM r.slot - '$T'::timestamptz) = 0) FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'tick'" | tr -d ' ')"
+check "the next tick slot keeps the phase" "t" "$(q -c "SELECT next_run_at = '$T'::timestamptz + interval '6 hours' FROM abx.jobs WHERE name = 'tick'")"
+
+# Retries with backoff: fails twice, then succeeds on the third attempt of the same slot.
+q >/dev/null <<SQL
+CREATE SEQUENCE public.flaky_calls;  -- counts calls, failed ones too (not rolled back)
+CREATE FUNCTION public.flaky() RETURNS int LANGUAGE plpgsql AS \$\$
+BEGIN
+    IF nextval('public.flaky_calls') < 3 THEN RAISE EXCEPTION 'not yet'; END IF;
+    RETURN 1;
+END \$\$;
+SET abx.pinned_now = '$(q -c "SELECT abx.advance_test_clock('0')")';
+SELECT abx.add_job('flaky', 'SELECT public.flaky()', '1 day', max_retries => 2, retry_backoff => '1 minute');
+SQL
+advance '1 day' >/dev/null
+check "a failed attempt is recorded and retried later" "failed" "$(runs flaky)"
+advance '1 minute' >/dev/null
+check "the retry waits its backoff (1 min, then 2 min)" "failed,failed" "$(runs flaky)"
+advance '1 minute' >/dev/null
+check "not before the doubled backoff" "failed,failed" "$(runs flaky)"
+advance '1 minute' >/dev/null
+check "the third attempt of the slot succeeds" "failed,failed,succeeded|1,2,3|1" \
+    "$(q -c "SELECT string_agg(status, ',' ORDER BY r.id) || '|' || string_agg(r.attempt::text, ',' ORDER BY r.id) || '|' || count(DISTINCT r.slot) FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'flaky'")"
+
+# A run that overstays its max runtime is cancelled and recorded; the scheduler goes on.
+q -c "SELECT abx.add_job('sleepy', 'SELECT pg_sleep(30)', '1 day', max_runtime => '1 second', enabled => false)" >/dev/null
+q -c "SELECT abx.alter_job('sleepy', jsonb_build_object('enabled', true, 'next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+start=$SECONDS
+advance '1 second' >/dev/null
+check "an overstaying run is cancelled at its max runtime" "timeout|57014" \
+    "$(q -c "SELECT status || '|' || sqlstate FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'sleepy'")"
+check "... within seconds, not after the sleep" "t" "$([ $((SECONDS - start)) -lt 10 ] && echo t || echo f)"
+q -c "SELECT abx.disable_job('sleepy')" >/dev/null
+
+# kill -9 of the scheduler in the middle of a run: PostgreSQL restarts the cluster.
+q -c "SELECT abx.add_job('long', 'SELECT pg_sleep(60)', '1 day', enabled => false)" >/dev/null
+q -c "SELECT abx.alter_job('long', jsonb_build_object('enabled', true, 'next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+q -c "SELECT abx.advance_test_clock('1 second')" >/dev/null
+check "the long job is running" "t" "$(wait_for "SELECT EXISTS (SELECT FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long' AND status = 'running')")"
+pid="$(scheduler_pid)"
+kill -9 "$pid"
+check "the cluster comes back and the scheduler with it" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched' AND pid <> $pid)" 60)"
+check "the interrupted run is recorded" "t" "$(wait_for "SELECT status = 'interrupted' FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long'")"
+check "the interrupted slot is not run again (no retries configured)" "t" \
+    "$(q -c "SELECT next_run_at > (SELECT max(slot) FROM abx.job_runs r WHERE r.job_id = j.id) FROM abx.jobs j WHERE name = 'long'")"
+check "no slot of any job succeeded twice" "0" \
+    "$(q -c "SELECT count(*) FROM (SELECT job_id, slot FROM abx.job_runs WHERE status = 'succeeded' AND NOT manual GROUP BY 1, 2 HAVING count(*) > 1) d")"
+check "no job is left running" "0" "$(q -c "SELECT count(*) FROM abx.job_runs WHERE status = 'running'")"
+
+# SIGTERM of a busy scheduler: it exits at once; the launcher starts a new one.
+q -c "SELECT abx.alter_job('long', jsonb_build_object('next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+q -c "SELECT abx.advance_test_clock('1 second')" >/dev/null
+wait_for "SELECT EXISTS (SELECT FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long' AND status = 'running')" >/dev/null
+pid="$(scheduler_pid)"
+start_ms=$(date +%s%3N)
+kill -TERM "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+elapsed=$(( $(date +%s%3N) - start_ms ))
+check "SIGTERM: a busy scheduler exits within a second (${elapsed} ms)" "t" "$([ "$elapsed" -lt 1000 ] && echo t || echo f)"
+check "the launcher starts a new scheduler" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched' AND pid <> $pid)" 15)"
+check "the terminated run is recorded as interrupted" "interrupted,interrupted" "$(wait_for "SELECT string_agg(status, ',') = 'interrupted,interrupted' FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long'" >/dev/null; runs long)"
+
+# pg_ctl stop -m fast while a job runs: not held up.
+q -c "SELECT abx.alter_job('long', jsonb_build_object('next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+q -c "SELECT abx.advance_test_clock('1 second')" >/dev/null
+wait_for "SELECT EXISTS (SELECT FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long' AND status = 'running')" >/dev/null
+start_ms=$(date +%s%3N)
+as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+elapsed=$(( $(date +%s%3N) - start_ms ))
+check "pg_ctl stop -m fast during a run takes under 5 s (${elapsed} ms)" "t" "$([ "$elapsed" -lt 5000 ] && echo t || echo f)"
+bash scripts/cluster.sh start scheduler >/dev/null
+check "after the restart, the run cut by the stop is recorded" "t" \
+    "$(wait_for "SELECT count(*) = 3 AND bool_and(status = 'interrupted') FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long'" 30)"
+
+# DROP EXTENSION stops the scheduler; CREATE EXTENSION brings it back; DROP DATABASE is not refused.
+q -c "DROP EXTENSION abx CASCADE"
+check "DROP EXTENSION: the scheduler is gone" "" "$(scheduler_pid)"
+sleep 1
+check "... and stays gone" "" "$(scheduler_pid)"
+q -c "CREATE EXTENSION abx"
+check "CREATE EXTENSION again: a scheduler is back" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched')" 10)"
+check "DROP DATABASE with its scheduler running succeeds" "ok" "$(DB=postgres q -c "DROP DATABASE sched" 2>&1 && echo ok)"
+check "no scheduler is left for the dropped database" "" "$(scheduler_pid)"
+
+echo "scheduler: $fails failed"
+[ "$fails" -eq 0 ]
