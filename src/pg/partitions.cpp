@@ -22,6 +22,17 @@ SELECT pg_catalog.to_char(d, 'YYYYMMDD'), pg_catalog.to_char(d, 'YYYY-MM-DD'),
 }  // namespace
 
 namespace abx::pg {
+namespace {
+
+std::string quote_identifier(const std::string& name) {
+    return pg_call([&] { return (const char*)::quote_identifier(name.c_str()); });
+}
+
+std::string quote_literal(const std::string& text) {
+    return pg_call([&] { return (const char*)quote_literal_cstr(text.c_str()); });
+}
+
+}  // namespace
 
 std::uint64_t ensure_event_partitions(int days_ahead) {
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
@@ -37,14 +48,21 @@ std::uint64_t ensure_event_partitions(int days_ahead) {
     for (std::uint64_t i = 0; i < n; ++i)
         days.push_back({*col_text(i, 1), *col_text(i, 2), *col_text(i, 3)});
 
+    if (!days.empty())
+        // Inserts wait until the new partitions are attached: a row for a new day committed
+        // between the move below and ATTACH would make ATTACH fail (23514). The lock is on the
+        // parent, taken before an insert routes its row (a lock on the default partition alone
+        // lets a waiting insert, routed there before the wait, fail its partition constraint).
+        spi_exec("LOCK TABLE abx.events IN SHARE ROW EXCLUSIVE MODE");
     for (const Day& d : days) {
-        std::string table = "abx.events_p" + d.suffix;
-        std::string lo = "'" + d.from + " 00:00:00+00'";
-        std::string hi = "'" + d.to + " 00:00:00+00'";
+        std::string name = "events_p" + d.suffix;
+        std::string table = "abx." + quote_identifier(name);
+        std::string lo = quote_literal(d.from + " 00:00:00+00");
+        std::string hi = quote_literal(d.to + " 00:00:00+00");
         spi_exec("CREATE TABLE " + table + " (LIKE abx.events INCLUDING DEFAULTS)");
         // The aggregation window's index belongs to each partition (there is none on abx.events:
         // an extension-owned partitioned index breaks pg_restore of runtime partitions).
-        spi_exec("CREATE INDEX events_p" + d.suffix + "_window ON " + table +
+        spi_exec("CREATE INDEX " + quote_identifier(name + "_window") + " ON " + table +
                  " (experiment_id, xid)");
         spi_exec("WITH moved AS (DELETE FROM abx.events_default WHERE ts >= " + lo + " AND ts < " +
                  hi + " RETURNING *) INSERT INTO " + table + " SELECT * FROM moved");
