@@ -19,6 +19,8 @@ char* organization_text = nullptr;
 bool scheduler_on = true;
 bool test_clock_on = false;
 int launcher_naptime_s = 10;
+int events_retention = 30;
+int metrics_retention = 180;
 
 // abx.now() must stay a finite instant whose day abx can name a partition after.
 const char* const kPinnedRange = "2000-01-01 00:00:00+00";
@@ -133,11 +135,27 @@ void define_settings() {
         "abx.launcher_naptime", "How often the launcher looks for databases with abx.",
         "CREATE EXTENSION wakes it at once; this is the fallback.", &launcher_naptime_s, 10, 1,
         3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "abx.events_retention_days", "Days raw events are kept (EXPERIMENT_EVENTS_RETENTION_DAYS).",
+        "abx.retention() drops whole daily partitions older than this, once aggregated.",
+        &events_retention, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "abx.metrics_retention_days",
+        "Days metric buckets are kept (EXPERIMENT_METRICS_RETENTION_DAYS).",
+        "Results do not depend on buckets: they stay readable.", &metrics_retention, 180, 1, 36500,
+        PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("abx");
 }
 
 std::int64_t event_future_tolerance_us() {
     return (std::int64_t)event_future_tolerance_s * 1000000;
+}
+
+int events_retention_days() {
+    return events_retention;
+}
+int metrics_retention_days() {
+    return metrics_retention;
 }
 
 bool scheduler_enabled() {

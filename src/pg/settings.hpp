@@ -18,6 +18,10 @@ bool scheduler_enabled();
 bool test_clock_enabled();
 int launcher_naptime_ms();
 
+// Retention (seed 004): raw events and metric buckets are kept this many days.
+int events_retention_days();
+int metrics_retention_days();
+
 // abx.organization as set ("" when unset), read without a lookup.
 const char* organization_setting();
 

@@ -111,3 +111,14 @@ CREATE FUNCTION abx.wake_scheduler() RETURNS void
     AS 'MODULE_PATHNAME', 'abx_wake_scheduler' LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION abx.wake_scheduler() FROM PUBLIC;
 SELECT abx.wake_scheduler();
+
+-- Retention (seed 004): abx.events_retention_days (30) and abx.metrics_retention_days (180).
+CREATE FUNCTION abx.retention() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_retention' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.retention() IS
+    'Drops daily event partitions older than abx.events_retention_days whose events are aggregated (with their idempotency keys), and metric buckets older than abx.metrics_retention_days; returns what it dropped and what it kept and why.';
+REVOKE ALL ON FUNCTION abx.retention() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION abx.retention() TO abx_admin, abx_experimenter, abx_analyst, abx_service, abx_reader;
+INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
+VALUES ('retention', 'SELECT abx.retention()', '1 day', current_user, '30 minutes', true,
+        now() + interval '1 day', now() + interval '1 day', now());

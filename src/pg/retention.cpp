@@ -1,0 +1,115 @@
+// abx.retention(): raw events older than abx.events_retention_days go, a whole daily partition at
+// a time, never one holding events the aggregation has not folded in yet (with their idempotency
+// keys); metric buckets older than abx.metrics_retention_days go. Results stay: they come from the
+// per-variant statistics, not from raw events or buckets (docs/operations.md, "Retention").
+#include "access.hpp"
+#include "audit.hpp"
+#include "settings.hpp"
+#include "spi.hpp"
+
+using namespace abx;
+using namespace abx::pg;
+
+namespace {
+
+// Events the aggregation has not folded in: of an experiment never aggregated, newer than its
+// bound, or counted in another cluster (a restore rebuilds from the raw events).
+const char* const kUnaggregated = R"SQL(
+  LEFT JOIN abx.aggregation_state s ON s.experiment_id = e.experiment_id
+ WHERE s.experiment_id IS NULL OR e.xid >= s.xid_done
+    OR s.system_identifier IS DISTINCT FROM (SELECT system_identifier FROM pg_catalog.pg_control_system()))SQL";
+
+Statement old_partitions(R"SQL(
+SELECT c.relname::text,
+       pg_catalog.to_char(pg_catalog.to_date(substr(c.relname, 9), 'YYYYMMDD'), 'YYYY-MM-DD')
+  FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'abx.events'::pg_catalog.regclass AND c.relname ~ '^events_p[0-9]{8}$'
+   AND pg_catalog.to_date(substr(c.relname, 9), 'YYYYMMDD') + 1 <= $1::date
+ ORDER BY c.relname)SQL",
+                         {TEXTOID});
+
+Statement cutoff_of("SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', $1)::date - $2, 'YYYY-MM-DD')",
+                    {TIMESTAMPTZOID, INT4OID});
+Statement delete_buckets("DELETE FROM abx.metric_buckets WHERE bucket_start < $1", {TIMESTAMPTZOID});
+
+std::string quoted(const std::string& name) {
+    return "abx." + std::string(pg_call([&] { return (const char*)quote_identifier(name.c_str()); }));
+}
+
+}  // namespace
+
+ABX_SQL_FUNCTION(abx_retention) {
+    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.retention", std::nullopt),
+                            Right::ExperimentsAdmin, "abx.retention");
+    spi_connect();
+    // No partition is created or dropped by anyone else meanwhile.
+    spi_exec(
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('abx.ensure_partitions'))");
+    TimestampTz now = abx_now();
+    std::int64_t events_days = events_retention_days(), metrics_days = metrics_retention_days();
+    // Whole days: events before the start of the day `events_days` ago (UTC).
+    Args c(2);
+    c.set(0, TimestampTzGetDatum(now)).set(1, Int32GetDatum((int)events_days));
+    cutoff_of.run(c.values(), c.nulls(), true, 1);
+    std::string cutoff = *col_text(0, 1);
+
+    nlohmann::json dropped = nlohmann::json::array(), kept = nlohmann::json::array();
+    std::int64_t keys = 0, events = 0;
+    Args p(1);
+    p.set(0, text_datum(cutoff));
+    std::uint64_t n = old_partitions.run(p.values(), p.nulls(), false);
+    std::vector<std::pair<std::string, std::string>> candidates;
+    for (std::uint64_t r = 0; r < n; ++r) candidates.emplace_back(*col_text(r, 1), *col_text(r, 2));
+    for (const auto& [name, day] : candidates) {
+        std::string table = quoted(name);
+        spi_exec("SELECT e.experiment_id, count(*) FROM " + table + " e" + kUnaggregated +
+                     " GROUP BY 1 ORDER BY 1",
+                 true);
+        if (SPI_processed > 0) {
+            nlohmann::json waiting = nlohmann::json::object();
+            for (std::uint64_t r = 0; r < SPI_processed; ++r)
+                waiting[std::to_string(*col_int64(r, 1))] = *col_int64(r, 2);
+            kept.push_back({{"partition", name},
+                            {"day", day},
+                            {"reason", "events not aggregated yet"},
+                            {"unaggregated_events_by_experiment", waiting}});
+            continue;
+        }
+        keys += (std::int64_t)spi_exec("DELETE FROM abx.event_idempotency k USING " + table +
+                                       " e WHERE k.event_id = e.id");
+        spi_exec("SELECT count(*) FROM " + table, true);
+        std::int64_t rows = *col_int64(0, 1);
+        events += rows;
+        spi_exec("DROP TABLE " + table);
+        dropped.push_back({{"partition", name}, {"day", day}, {"events", rows}});
+    }
+    // Old rows the default partition caught (backfilled timestamps), aggregated ones only.
+    std::string old_default = "FROM abx.events_default e WHERE e.ts < '" + cutoff +
+                              " 00:00:00+00' AND NOT EXISTS (SELECT 1 FROM (SELECT e.experiment_id, e.xid) e " +
+                              kUnaggregated + ")";
+    keys += (std::int64_t)spi_exec(
+        "DELETE FROM abx.event_idempotency k USING abx.events_default d WHERE k.event_id = d.id "
+        "AND d.id IN (SELECT e.id " + old_default + ")");
+    std::int64_t from_default = (std::int64_t)spi_exec("DELETE " + old_default);
+
+    Args b(1);
+    b.set(0, TimestampTzGetDatum(now - metrics_days * USECS_PER_DAY));
+    std::int64_t buckets = (std::int64_t)delete_buckets.run(b.values(), b.nulls(), false);
+
+    nlohmann::json report = {{"events_before", cutoff},
+                             {"dropped_partitions", dropped},
+                             {"kept_partitions", kept},
+                             {"events_dropped", events + from_default},
+                             {"events_from_default_partition", from_default},
+                             {"idempotency_keys_deleted", keys},
+                             {"buckets_deleted", buckets}};
+    if (!dropped.empty() || from_default > 0 || buckets > 0 || !kept.empty()) {
+        AuditRecord r;
+        r.action = "retention.run";
+        r.target = "events";
+        r.change = {{"after", report}};
+        append_audit(r);
+    }
+    spi_finish();
+    return jsonb_datum(report);
+}
