@@ -13,7 +13,8 @@ INSERT INTO valid_arg VALUES
   ('events', '''[]''::jsonb'), ('days_ahead', '1'), ('context', '''{}''::jsonb'), ('value', '1'),
   ('organization', '''sweep-org'''), ('role', '''abx_reader'''), ('right_name', '''experiments:read'''),
   ('function_name', '''f'''), ('without_organization', 'false'), ('organization_id', '1'),
-  ('command', '''SELECT 1'''), ('changes', '''{}''::jsonb'), ('at', 'now()'), ('by', '''1 second''::interval');
+  ('command', '''SELECT 1'''), ('changes', '''{}''::jsonb'), ('at', 'now()'), ('by', '''1 second''::interval'),
+  ('reason', '''r'''), ('allow', 'true');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (

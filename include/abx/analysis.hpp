@@ -199,7 +199,9 @@ struct WinnerPolicy {
     std::string latency_metric;
     bool require_manual_approval = false;
 };
-WinnerPolicy parse_winner_policy(const nlohmann::json& policy);  // Error naming the path
+// Error naming the path. Fields the policy leaves out take `defaults` (the server's settings).
+WinnerPolicy parse_winner_policy(const nlohmann::json& policy,
+                                 const WinnerPolicy& defaults = WinnerPolicy{});
 
 // Cross-checks a policy against the experiment's metrics (for create/update): error_metric must
 // name a rate metric, latency_metric a count/sum/avg metric. Error 22023 naming

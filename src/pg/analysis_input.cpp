@@ -1,9 +1,17 @@
 #include "analysis_input.hpp"
 
 #include "abx/aggregation.hpp"
+#include "settings.hpp"
 
 namespace abx::pg {
 namespace {
+
+// Exposed subjects per variant (a subject who saw the page ten times is one exposure), as of the
+// last abx.aggregate() like every other figure.
+Statement exposures_of(R"SQL(
+SELECT variant_id, count(*)::int8 FROM abx.subject_events
+ WHERE experiment_id = $1 AND event_key = $2 AND count > 0 GROUP BY variant_id)SQL",
+                       {INT8OID, TEXTOID});
 
 // As of the last abx.aggregate(), like the event statistics they are compared with.
 Statement assigned_counts(
@@ -141,6 +149,26 @@ void store_sequential_memory(const AnalysisInput& input, const analysis::Analysi
             save_memory.run(a.values(), a.nulls(), false);
         }
     }
+}
+
+analysis::WinnerEvaluation evaluate_winner_now(const AnalysisInput& in) {
+    analysis::WinnerPolicy policy =
+        analysis::parse_winner_policy(in.experiment.spec.winner_policy, winner_policy_defaults());
+    analysis::WinnerContext context;
+    if (in.started_at)
+        context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
+    context.exposed_subjects.assign(in.data.variants.size(), 0);
+    if (!policy.exposure_event.empty()) {
+        Args a(2);
+        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
+        std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
+        for (std::uint64_t r = 0; r < rows; ++r)
+            for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
+                if (in.variant_ids[i] == *col_int64(r, 1))
+                    context.exposed_subjects[i] = *col_int64(r, 2);
+    }
+    analysis::Analysis result = analysis::analyze(in.data, false);
+    return analysis::evaluate_winner(policy, in.data, result, context);
 }
 
 }  // namespace abx::pg

@@ -28,6 +28,13 @@ AnalysisInput load_analysis_input(std::int64_t experiment_id, bool read_only);
 std::vector<bool> unchanged_metrics(const std::string& signature,
                                     const std::vector<analysis::MetricSpec>& current);
 
+// Defaults of every experiment's winner policy: the server's abx.promotion_* settings.
+analysis::WinnerPolicy winner_policy_defaults();
+
+// The winner policy (the experiment's, completed by the server's defaults) applied to the current
+// results, with runtime and exposures (inside spi_connect).
+analysis::WinnerEvaluation evaluate_winner_now(const AnalysisInput& input);
+
 // Stores the sequential memory after a look (abx.aggregate).
 void store_sequential_memory(const AnalysisInput& input, const analysis::Analysis& result);
 

@@ -35,6 +35,8 @@ SELECT v.id, coalesce(b.share, v.weight), v.key, v.config
  WHERE v.experiment_id = $1 ORDER BY v.position)SQL",
                       {INT8OID});
 
+Statement variant_by_id("SELECT key, config FROM abx.variants WHERE id = $1", {INT4OID});
+
 Statement insert_assignment(R"SQL(
 INSERT INTO abx.assignments (experiment_id, organization_id, subject, variant_id, assigned_at, context)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING)SQL",
@@ -173,6 +175,13 @@ ABX_SQL_FUNCTION(abx_assign) {
     // Returning subjects of a cached experiment: one index probe, no SPI. New subjects of a cached
     // running experiment: the decision in C++ and one INSERT.
     const CachedExperiment* cached = cached_experiment(experiment, org);
+    if (cached && cached->promoted) {
+        // Promoted: the winner for every subject, returning or new; stored assignments stay.
+        auto it = cached->variants.find(*cached->promoted);
+        if (it != cached->variants.end())
+            return assign_result(fcinfo, variant_key_datum(it->second),
+                                 variant_config_datum(it->second), false, "promoted");
+    }
     if (cached) {
         if (std::optional<std::int32_t> variant_id = stored_variant(*cached, subject)) {
             auto it = cached->variants.find(*variant_id);
@@ -187,6 +196,16 @@ ABX_SQL_FUNCTION(abx_assign) {
     spi_connect();
     if (!cached) cache_experiment(experiment, org);
     Lookup found = run_lookup(experiment, subject, org, false);
+    if (found.status == Status::Completed) {
+        if (std::optional<std::int32_t> promoted = promoted_variant(found.experiment_id, false)) {
+            Args p(1);
+            p.set(0, Int32GetDatum(*promoted));
+            variant_by_id.run(p.values(), p.nulls(), false, 1);
+            std::optional<Datum> key = col_datum_out(0, 1), config = col_datum_out(0, 2);
+            spi_finish();
+            return assign_result(fcinfo, key, config, false, "promoted");
+        }
+    }
     if (found.variant) {
         spi_finish();
         return assign_result(fcinfo, found.variant, found.config, false, "existing");

@@ -1,5 +1,6 @@
 // SQL API for defining experiments: create, update, read, and the lifecycle transitions.
 #include "access.hpp"
+#include "outbox.hpp"
 #include "partitions.hpp"
 #include "store.hpp"
 
@@ -171,6 +172,15 @@ Datum transition_body(FunctionCallInfo fcinfo, Action action) {
         .set(2, TimestampTzGetDatum(abx_now()));
     set_status.run(args.values(), args.nulls(), false);
     if (next == Status::Running) ensure_event_partitions(7);
+    OutboxEvent changed{"experiment.status_changed",
+                        "info",
+                        e.organization_id,
+                        e.id,
+                        {{"experiment", code},
+                         {"organization", org ? nlohmann::json(*org) : nlohmann::json(nullptr)},
+                         {"from", to_string(e.status)},
+                         {"to", to_string(next)}}};
+    emit(changed);
     return finish_audited("experiment." + std::string(to_string(action)), e.id, e.organization_id,
                           before);
 }

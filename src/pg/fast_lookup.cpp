@@ -114,6 +114,8 @@ void cache_experiment(const std::string& code, const std::optional<std::string>&
     e.coverage = *col_float8(0, 8);
     nlohmann::json rules = *col_jsonb(0, 9);
     if (!rules.empty()) e.targeting = Targeting::compile(rules);
+    // (After the columns above: this runs a statement of its own.)
+    if (e.status == Status::Completed) e.promoted = promoted_variant(e.id, false);
 
     Args v(1);
     v.set(0, Int64GetDatum(e.id));

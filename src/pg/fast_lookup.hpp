@@ -45,6 +45,7 @@ struct CachedExperiment {
     std::optional<Targeting> targeting;     // nullopt: everyone
     std::vector<std::int32_t> variant_ids;  // in position order, parallel to weights
     std::vector<double> weights;
+    std::optional<std::int32_t> promoted;  // served to every subject (a promoted experiment)
 };
 
 // The valid cached entry for (code, organization), or nullptr (then take the SPI path).

@@ -10,13 +10,6 @@ using namespace abx::pg;
 
 namespace {
 
-// Exposed subjects per variant (a subject who saw the page ten times is one exposure), as of the
-// last abx.aggregate() like every other figure.
-Statement exposures_of(R"SQL(
-SELECT variant_id, count(*)::int8 FROM abx.subject_events
- WHERE experiment_id = $1 AND event_key = $2 AND count > 0 GROUP BY variant_id)SQL",
-                       {INT8OID, TEXTOID});
-
 Datum float_or_null(double v, bool& is_null) {
     is_null = std::isnan(v);  // undefined statistics are SQL NULL; ±Infinity stays
     return Float8GetDatum(v);
@@ -29,25 +22,6 @@ AnalysisInput input_from_args(FunctionCallInfo fcinfo, const char* function) {
     Access access = authorize(Right::ExperimentsRead, function, arg_text_opt(fcinfo, 1));
     spi_connect();
     return load_analysis_input(code, access.organization, true);
-}
-
-analysis::WinnerEvaluation evaluate(const AnalysisInput& in) {
-    analysis::WinnerPolicy policy = analysis::parse_winner_policy(in.experiment.spec.winner_policy);
-    analysis::WinnerContext context;
-    if (in.started_at)
-        context.runtime_hours = (double)(abx_now() - *in.started_at) / (3600.0 * USECS_PER_SEC);
-    context.exposed_subjects.assign(in.data.variants.size(), 0);
-    if (!policy.exposure_event.empty()) {
-        Args a(2);
-        a.set(0, Int64GetDatum(in.experiment.id)).set(1, text_datum(policy.exposure_event));
-        std::uint64_t rows = exposures_of.run(a.values(), a.nulls(), true);
-        for (std::uint64_t r = 0; r < rows; ++r)
-            for (std::size_t i = 0; i < in.variant_ids.size(); ++i)
-                if (in.variant_ids[i] == *col_int64(r, 1))
-                    context.exposed_subjects[i] = *col_int64(r, 2);
-    }
-    analysis::Analysis result = analysis::analyze(in.data, false);
-    return analysis::evaluate_winner(policy, in.data, result, context);
 }
 
 }  // namespace
@@ -124,7 +98,7 @@ ABX_SQL_FUNCTION(abx_insights) {
 
 ABX_SQL_FUNCTION(abx_evaluate_winner) {
     AnalysisInput in = input_from_args(fcinfo, "abx.evaluate_winner");
-    analysis::WinnerEvaluation evaluation = evaluate(in);
+    analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
     spi_finish();
     return jsonb_datum(evaluation.to_json());
 }
@@ -140,7 +114,7 @@ ABX_SQL_FUNCTION(abx_winner) {
     if (!id && access.organization) id = find_experiment_id(code, std::nullopt);
     if (!id) experiment_not_found(code, access.organization);
     AnalysisInput in = load_analysis_input(*id, true);
-    analysis::WinnerEvaluation evaluation = evaluate(in);
+    analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
     spi_finish();
     nlohmann::json out = {{"experiment", code},
                           {"status", to_string(in.experiment.status)},

@@ -28,12 +28,15 @@ SELECT c.relname::text,
  ORDER BY c.relname)SQL",
                          {TEXTOID});
 
-Statement cutoff_of("SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', $1)::date - $2, 'YYYY-MM-DD')",
-                    {TIMESTAMPTZOID, INT4OID});
-Statement delete_buckets("DELETE FROM abx.metric_buckets WHERE bucket_start < $1", {TIMESTAMPTZOID});
+Statement cutoff_of(
+    "SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', $1)::date - $2, 'YYYY-MM-DD')",
+    {TIMESTAMPTZOID, INT4OID});
+Statement delete_buckets("DELETE FROM abx.metric_buckets WHERE bucket_start < $1",
+                         {TIMESTAMPTZOID});
 
 std::string quoted(const std::string& name) {
-    return "abx." + std::string(pg_call([&] { return (const char*)quote_identifier(name.c_str()); }));
+    return "abx." +
+           std::string(pg_call([&] { return (const char*)quote_identifier(name.c_str()); }));
 }
 
 }  // namespace
@@ -84,12 +87,14 @@ ABX_SQL_FUNCTION(abx_retention) {
         dropped.push_back({{"partition", name}, {"day", day}, {"events", rows}});
     }
     // Old rows the default partition caught (backfilled timestamps), aggregated ones only.
-    std::string old_default = "FROM abx.events_default e WHERE e.ts < '" + cutoff +
-                              " 00:00:00+00' AND NOT EXISTS (SELECT 1 FROM (SELECT e.experiment_id, e.xid) e " +
-                              kUnaggregated + ")";
+    std::string old_default =
+        "FROM abx.events_default e WHERE e.ts < '" + cutoff +
+        " 00:00:00+00' AND NOT EXISTS (SELECT 1 FROM (SELECT e.experiment_id, e.xid) e " +
+        kUnaggregated + ")";
     keys += (std::int64_t)spi_exec(
         "DELETE FROM abx.event_idempotency k USING abx.events_default d WHERE k.event_id = d.id "
-        "AND d.id IN (SELECT e.id " + old_default + ")");
+        "AND d.id IN (SELECT e.id " +
+        old_default + ")");
     std::int64_t from_default = (std::int64_t)spi_exec("DELETE " + old_default);
 
     Args b(1);

@@ -4,6 +4,8 @@
 
 #include "settings.hpp"
 
+#include "analysis_input.hpp"
+
 extern "C" {
 #include "utils/guc.h"
 }
@@ -20,6 +22,14 @@ bool scheduler_on = true;
 bool test_clock_on = false;
 int launcher_naptime_s = 10;
 int events_retention = 30;
+bool auto_promotion_on = true;
+bool autonomy_on = true;
+bool require_approval = false;
+int min_sample_size = 1000;
+double min_confidence = 0.95;
+double min_improvement = 0.05;
+double min_runtime_hours = 48;
+double max_error_rate = 0.05;
 int metrics_retention = 180;
 
 // abx.now() must stay a finite instant whose day abx can name a partition after.
@@ -139,16 +149,62 @@ void define_settings() {
         "abx.events_retention_days", "Days raw events are kept (EXPERIMENT_EVENTS_RETENTION_DAYS).",
         "abx.retention() drops whole daily partitions older than this, once aggregated.",
         &events_retention, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("abx.metrics_retention_days",
+                            "Days metric buckets are kept (EXPERIMENT_METRICS_RETENTION_DAYS).",
+                            "Results do not depend on buckets: they stay readable.",
+                            &metrics_retention, 180, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomBoolVariable("abx.allow_autonomy",
+                             "Server-wide switch of every autonomous action (seed 000).",
+                             "Off: jobs still evaluate and recommend; promotions, fail-fast stops "
+                             "and automatic rollbacks are recorded as policy denials.",
+                             &autonomy_on, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("abx.auto_promotion_enabled",
+                             "Auto-promotion runs (AUTO_PROMOTION_ENABLED).", nullptr,
+                             &auto_promotion_on, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "abx.promotion_require_manual_approval",
+        "Eligible winners wait for a person's approval (REQUIRE_MANUAL_APPROVAL).",
+        "Default of winner_policy.require_manual_approval.", &require_approval, false, PGC_SIGHUP,
+        0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
-        "abx.metrics_retention_days",
-        "Days metric buckets are kept (EXPERIMENT_METRICS_RETENTION_DAYS).",
-        "Results do not depend on buckets: they stay readable.", &metrics_retention, 180, 1, 36500,
-        PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+        "abx.promotion_min_sample_size", "Default winner_policy.min_assignments (MIN_SAMPLE_SIZE).",
+        nullptr, &min_sample_size, 1000, 0, 1000000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable(
+        "abx.promotion_min_confidence", "Default winner_policy.confidence (MIN_CONFIDENCE).",
+        nullptr, &min_confidence, 0.95, 0.5, 0.9999, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable(
+        "abx.promotion_min_improvement", "Default winner_policy.min_improvement (MIN_IMPROVEMENT).",
+        nullptr, &min_improvement, 0.05, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("abx.promotion_min_runtime_hours",
+                             "Default winner_policy.pick_after_hours (MIN_RUNTIME_HOURS).", nullptr,
+                             &min_runtime_hours, 48, 0, 8784, PGC_SIGHUP, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomRealVariable("abx.promotion_max_error_rate",
+                             "Default winner_policy.max_error_rate (MAX_ERROR_RATE).", nullptr,
+                             &max_error_rate, 0.05, 0, 1, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("abx");
 }
 
 std::int64_t event_future_tolerance_us() {
     return (std::int64_t)event_future_tolerance_s * 1000000;
+}
+
+bool auto_promotion_enabled() {
+    return auto_promotion_on;
+}
+bool allow_autonomy() {
+    return autonomy_on;
+}
+analysis::WinnerPolicy winner_policy_defaults() {
+    analysis::WinnerPolicy p;
+    p.require_manual_approval = require_approval;
+    p.min_assignments = min_sample_size;
+    p.confidence = min_confidence;
+    p.min_improvement = min_improvement;
+    p.min_runtime_hours = min_runtime_hours;
+    p.max_error_rate = max_error_rate;
+    return p;
 }
 
 int events_retention_days() {

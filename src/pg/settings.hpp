@@ -18,6 +18,12 @@ bool scheduler_enabled();
 bool test_clock_enabled();
 int launcher_naptime_ms();
 
+// Seed 001's promotion settings: whether auto-promotion runs at all, the server-wide autonomy
+// switch (seed 000), and the defaults of every experiment's winner policy.
+bool auto_promotion_enabled();
+bool allow_autonomy();
+// (The winner policy defaults: winner_policy_defaults() in analysis_input.hpp.)
+
 // Retention (seed 004): raw events and metric buckets are kept this many days.
 int events_retention_days();
 int metrics_retention_days();

@@ -1,5 +1,10 @@
 #include "store.hpp"
 
+extern "C" {
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+}
+
 namespace abx::pg {
 namespace {
 
@@ -35,6 +40,9 @@ SELECT jsonb_build_object(
          'metrics', e.metrics, 'winner_policy', e.winner_policy, 'analysis', e.analysis,
          'created_at', e.created_at, 'updated_at', e.updated_at, 'started_at', e.started_at,
          'paused_at', e.paused_at, 'completed_at', e.completed_at, 'archived_at', e.archived_at,
+         'winner', jsonb_build_object('variant', e.winner_variant, 'decided_at', e.winner_decided_at,
+                                      'reason', e.winner_reason),
+         'promoted_variant', (SELECT p.key FROM abx.variants p WHERE p.id = e.promoted_variant_id),
          'variants', (SELECT jsonb_agg(jsonb_build_object('key', v.key, 'name', v.name,
                                                           'weight', v.weight, 'config', v.config,
                                                           'is_control', v.is_control)
@@ -125,6 +133,26 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
         experiment_not_found(code, org_key);
 
     return read_experiment(!for_update);
+}
+
+namespace {
+Statement promoted_of("SELECT promoted_variant_id FROM abx.experiments WHERE id = $1", {INT8OID});
+}  // namespace
+
+std::optional<std::int32_t> promoted_variant(std::int64_t experiment_id, bool read_only) {
+    // A 0.2.0 schema (library installed, ALTER EXTENSION UPDATE not run yet) has no promotions.
+    bool has_column = pg_call([] {
+        Oid ns = get_namespace_oid("abx", true);
+        Oid rel = OidIsValid(ns) ? get_relname_relid("experiments", ns) : InvalidOid;
+        return OidIsValid(rel) && get_attnum(rel, "promoted_variant_id") != InvalidAttrNumber;
+    });
+    if (!has_column) return std::nullopt;
+    Args a(1);
+    a.set(0, Int64GetDatum(experiment_id));
+    if (promoted_of.run(a.values(), a.nulls(), read_only, 1) == 0) return std::nullopt;
+    std::optional<std::int64_t> id = col_int64(0, 1);
+    if (!id) return std::nullopt;
+    return (std::int32_t)*id;
 }
 
 std::optional<std::int64_t> find_experiment_id(const std::string& code,

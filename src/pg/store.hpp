@@ -34,6 +34,10 @@ StoredExperiment load_experiment(const std::string& code, const std::optional<st
 std::optional<std::int64_t> find_experiment_id(const std::string& code,
                                                const std::optional<std::string>& org_key);
 
+// The variant every subject of a promoted experiment is served, if it is promoted (promoted
+// experiments are completed: callers ask only for completed ones).
+std::optional<std::int32_t> promoted_variant(std::int64_t experiment_id, bool read_only);
+
 // The experiment with this id (Error P0002 if there is none).
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id);
 

@@ -122,3 +122,136 @@ GRANT EXECUTE ON FUNCTION abx.retention() TO abx_admin, abx_experimenter, abx_an
 INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
 VALUES ('retention', 'SELECT abx.retention()', '1 day', current_user, '30 minutes', true,
         now() + interval '1 day', now() + interval '1 day', now());
+
+-- ---------------------------------------------------------------------------------------------
+-- Winners, promotion, approval, rollback (seeds 001 and 004), the autonomy gate (seed 000), and
+-- the outbox of notifications (docs/operations.md).
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE abx.experiments
+    ADD COLUMN winner_variant      text,         -- the eligible winner, as last evaluated
+    ADD COLUMN winner_decided_at   timestamptz,
+    ADD COLUMN winner_reason       text,
+    ADD COLUMN promoted_variant_id integer;      -- served to every subject while promoted
+
+CREATE TABLE abx.promotions (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    experiment_id     bigint NOT NULL REFERENCES abx.experiments (id),
+    organization_id   bigint,
+    winner_variant    text NOT NULL,
+    control_variant   text,
+    confidence        double precision,
+    improvement       double precision,
+    sample_size       double precision,
+    type              text NOT NULL CHECK (type IN ('auto', 'manual')),
+    promoted_by       text NOT NULL,
+    promoted_at       timestamptz NOT NULL,
+    warnings          jsonb NOT NULL DEFAULT '[]',
+    evaluation        jsonb NOT NULL,            -- the winner evaluation the promotion acted on
+    metrics_snapshot  jsonb NOT NULL,            -- abx.results at the time
+    experiment_before jsonb NOT NULL,            -- what a rollback restores
+    rolled_back_at    timestamptz,
+    rolled_back_by    text,
+    rollback_reason   text
+);
+CREATE UNIQUE INDEX promotions_one_active ON abx.promotions (experiment_id) WHERE rolled_back_at IS NULL;
+
+CREATE TABLE abx.approvals (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    experiment_id   bigint NOT NULL REFERENCES abx.experiments (id),
+    organization_id bigint,
+    winner_variant  text NOT NULL,
+    evaluation      jsonb NOT NULL,
+    requested_at    timestamptz NOT NULL,
+    requested_by    text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    decided_at      timestamptz,
+    decided_by      text,
+    reason          text
+);
+CREATE UNIQUE INDEX approvals_one_pending ON abx.approvals (experiment_id) WHERE status = 'pending';
+
+-- Notifications, written in the transaction of the change they tell of (exactly once per change);
+-- a NOTIFY on channel abx_outbox wakes whoever delivers them.
+CREATE TABLE abx.outbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at      timestamptz NOT NULL,
+    organization_id bigint,
+    experiment_id   bigint,
+    type            text NOT NULL,   -- experiment.status_changed, experiment.winner_changed, ...
+    level           text NOT NULL CHECK (level IN ('info', 'warning', 'critical')),
+    payload         jsonb NOT NULL,
+    delivered_at    timestamptz
+);
+CREATE INDEX outbox_undelivered ON abx.outbox (id) WHERE delivered_at IS NULL;
+
+-- Autonomy per organization (the server-wide switch is the setting abx.allow_autonomy).
+CREATE TABLE abx.autonomy_policies (
+    organization_id bigint PRIMARY KEY REFERENCES abx.organizations (id) ON DELETE CASCADE,
+    allow_autonomy  boolean NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    updated_by      text NOT NULL
+);
+
+SELECT pg_catalog.pg_extension_config_dump('abx.promotions', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.promotions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.approvals', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.approvals_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.outbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abx.autonomy_policies', '');
+REVOKE ALL ON abx.promotions, abx.approvals, abx.outbox, abx.autonomy_policies FROM PUBLIC;
+GRANT SELECT ON abx.promotions, abx.approvals, abx.outbox, abx.autonomy_policies TO abx_admin, abx_analyst;
+ALTER TABLE abx.promotions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_visible ON abx.promotions FOR SELECT
+    USING (organization_id IS NOT DISTINCT FROM abx.session_organization_id());
+ALTER TABLE abx.approvals ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_visible ON abx.approvals FOR SELECT
+    USING (organization_id IS NOT DISTINCT FROM abx.session_organization_id());
+ALTER TABLE abx.outbox ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_visible ON abx.outbox FOR SELECT
+    USING (organization_id IS NOT DISTINCT FROM abx.session_organization_id());
+ALTER TABLE abx.autonomy_policies ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_visible ON abx.autonomy_policies FOR SELECT
+    USING (abx.session_organization_id() IS NULL OR organization_id = abx.session_organization_id());
+ALTER TABLE abx.jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY platform_only ON abx.jobs FOR SELECT USING (abx.session_organization_id() IS NULL);
+ALTER TABLE abx.job_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY platform_only ON abx.job_runs FOR SELECT USING (abx.session_organization_id() IS NULL);
+
+CREATE FUNCTION abx.promote(experiment text, variant text DEFAULT NULL, reason text DEFAULT NULL,
+                            organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_promote' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.promote(text, text, text, text) IS
+    'Promotes a variant (default: the evaluated winner): the experiment completes and every subject is served it; the stored assignments stay for analysis.';
+CREATE FUNCTION abx.rollback(experiment text, reason text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_rollback' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.rollback(text, text, text) IS
+    'Undoes the active promotion exactly (status, winner fields, serving from the stored assignments again).';
+CREATE FUNCTION abx.approve(experiment text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_approve' LANGUAGE C VOLATILE;
+CREATE FUNCTION abx.reject(experiment text, reason text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_reject' LANGUAGE C VOLATILE;
+CREATE FUNCTION abx.promotion_history(experiment text, organization text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_promotion_history' LANGUAGE C STABLE;
+COMMENT ON FUNCTION abx.promotion_history(text, text) IS
+    'Promotions of an experiment, newest first, with their rollbacks (seed 001''s history).';
+CREATE FUNCTION abx.auto_promote() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_auto_promote' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.auto_promote() IS
+    'Evaluates every running experiment: records winner changes, and for automatic policies promotes, asks for approval, or records a policy denial.';
+CREATE FUNCTION abx.set_autonomy(organization text, allow boolean) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_set_autonomy' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.set_autonomy(text, boolean) IS
+    'An organization''s autonomy policy (ops admins without an organization); abx.allow_autonomy is the server-wide switch.';
+
+REVOKE ALL ON FUNCTION abx.promote(text, text, text, text), abx.rollback(text, text, text),
+    abx.approve(text, text), abx.reject(text, text, text), abx.promotion_history(text, text),
+    abx.auto_promote(), abx.set_autonomy(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION abx.promote(text, text, text, text), abx.rollback(text, text, text),
+    abx.approve(text, text), abx.reject(text, text, text), abx.promotion_history(text, text),
+    abx.auto_promote(), abx.set_autonomy(text, boolean)
+    TO abx_admin, abx_experimenter, abx_analyst, abx_service, abx_reader;
+
+INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
+VALUES ('auto_promotion', 'SELECT abx.auto_promote()', '1 hour', current_user, '30 minutes', true,
+        now() + interval '1 hour', now() + interval '1 hour', now());

@@ -373,8 +373,8 @@ struct Evaluator {
 
 }  // namespace
 
-WinnerPolicy parse_winner_policy(const json& policy) {
-    WinnerPolicy p;
+WinnerPolicy parse_winner_policy(const json& policy, const WinnerPolicy& defaults) {
+    WinnerPolicy p = defaults;
     if (policy.is_null()) return p;
     object_value(policy, "winner_policy");
     reject_unknown(

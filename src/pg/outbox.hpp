@@ -1,0 +1,19 @@
+// The outbox (docs/operations.md, "Notifications"): one row per change, written in the change's
+// transaction, and a NOTIFY on channel abx_outbox (delivered at commit, like the row).
+#pragma once
+#include "spi.hpp"
+
+namespace abx::pg {
+
+struct OutboxEvent {
+    std::string type;   // experiment.status_changed, experiment.winner_changed, ...
+    std::string level;  // info | warning | critical (seed 001)
+    std::optional<std::int64_t> organization_id;
+    std::optional<std::int64_t> experiment_id;
+    nlohmann::json payload = nlohmann::json::object();
+};
+
+// Inside spi_connect. Returns the row's id.
+std::int64_t emit(const OutboxEvent& event);
+
+}  // namespace abx::pg
