@@ -59,7 +59,7 @@ std::vector<MetricSpec> parse_metrics(const nlohmann::json& metrics);
 // ---------------------------------------------------------------------------------------------
 //   {"confidence": 0.95, "srm_threshold": 0.001, "prior": {"alpha": 1, "beta": 1},
 //    "sequential": {"alpha": 0.05, "planned_subjects_per_arm": 10000, "tau": 0.02},
-//    "fail_fast": {"threshold": 0.95, "min_samples": 100},
+//    "fail_fast": {"threshold": 0.95, "min_samples": 100, "auto_stop": false},
 //    "bandit": {"min_share": 0.05, "min_samples": 100, "draws": 10000, "seed": 0}}
 // Accepted ranges (a number outside is 22003, a value of the wrong JSON type 22P02):
 //   confidence, srm_threshold, sequential.alpha, fail_fast.threshold   in (0, 1)
@@ -72,6 +72,7 @@ std::vector<MetricSpec> parse_metrics(const nlohmann::json& metrics);
 struct FailFastSettings {
     double threshold = 0.95;   // flag when P(worse than the best arm) exceeds this ...
     double min_samples = 100;  // ... and every arm has at least this many subjects
+    bool auto_stop = false;    // opt-in: the fail-fast job stops assigning a flagged variant
 };
 struct AnalysisSettings {
     double confidence = 0.95;

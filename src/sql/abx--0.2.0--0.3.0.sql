@@ -255,3 +255,15 @@ GRANT EXECUTE ON FUNCTION abx.promote(text, text, text, text), abx.rollback(text
 INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
 VALUES ('auto_promotion', 'SELECT abx.auto_promote()', '1 hour', current_user, '30 minutes', true,
         now() + interval '1 hour', now() + interval '1 hour', now());
+
+-- Fail-fast (seed 002): hourly, opt-in per experiment (analysis.fail_fast.auto_stop), bound by
+-- the autonomy gate.
+CREATE FUNCTION abx.fail_fast_check() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'abx_fail_fast_check' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abx.fail_fast_check() IS
+    'Flags variants very likely worse than the best; stops assigning them when the experiment opted in (analysis.fail_fast.auto_stop) and autonomy is allowed.';
+REVOKE ALL ON FUNCTION abx.fail_fast_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION abx.fail_fast_check() TO abx_admin, abx_experimenter, abx_analyst, abx_service, abx_reader;
+INSERT INTO abx.jobs (name, command, schedule_interval, owner, max_runtime, builtin, slot, next_run_at, created_at)
+VALUES ('fail_fast', 'SELECT abx.fail_fast_check()', '1 hour', current_user, '30 minutes', true,
+        now() + interval '1 hour', now() + interval '1 hour', now());

@@ -47,7 +47,7 @@ SQL
 check "settled before any slot is due" "t" "$(q -c "SELECT abx.wait_for_scheduler()")"
 check "nothing ran before the clock moved" "0" "$(q -c "SELECT count(*) FROM abx.job_runs")"
 check "advance 1 h: the scheduler settles" "t" "$(advance '1 hour')"
-check "advance 1 h: each hourly job ran exactly once" "auto_promotion=1,partitions=1,tick=1" \
+check "advance 1 h: each hourly job ran exactly once" "auto_promotion=1,fail_fast=1,partitions=1,tick=1" \
     "$(q -c "SELECT string_agg(j.name || '=' || count, ',' ORDER BY j.name) FROM (SELECT job_id, count(*) FROM abx.job_runs WHERE status = 'succeeded' GROUP BY job_id) r JOIN abx.jobs j ON j.id = r.job_id WHERE j.schedule_interval = '1 hour'")"
 check "the minute job ran once for the hour (missed slots coalesced)" "succeeded" "$(runs aggregate)"
 check "the job saw the scheduler's clock" "t" "$(q -c "SELECT array_agg(at) = ARRAY['$T'::timestamptz + interval '1 hour'] FROM public.ticks")"

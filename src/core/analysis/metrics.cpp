@@ -214,7 +214,9 @@ AnalysisSettings parse_settings(const json& analysis) {
 
     if (const json* ff = field(analysis, "fail_fast")) {
         object_value(*ff, "analysis.fail_fast");
-        reject_unknown(*ff, {"threshold", "min_samples"}, "analysis.fail_fast.");
+        reject_unknown(*ff, {"threshold", "min_samples", "auto_stop"}, "analysis.fail_fast.");
+        if (const json* v = field(*ff, "auto_stop"))
+            s.fail_fast.auto_stop = bool_value(*v, "analysis.fail_fast.auto_stop");
         if (const json* v = field(*ff, "threshold"))
             s.fail_fast.threshold = open_unit_value(*v, "analysis.fail_fast.threshold");
         if (const json* v = field(*ff, "min_samples")) {

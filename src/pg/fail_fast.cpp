@@ -1,0 +1,117 @@
+// abx.fail_fast_check(), the hourly fail-fast job (seed 002): a variant more than
+// analysis.fail_fast.threshold likely worse than the best, with enough subjects in every arm, is
+// flagged; when the experiment opted in (analysis.fail_fast.auto_stop) and autonomy is allowed, it
+// stops being assigned (weight 0; its subjects keep their variant), otherwise it stays a
+// recommendation (and, opted in but refused, a policy denial). Bandits are left to their
+// allocation, and the control is never stopped.
+#include "access.hpp"
+#include "analysis_input.hpp"
+#include "audit.hpp"
+#include "outbox.hpp"
+#include "settings.hpp"
+
+using namespace abx;
+using namespace abx::pg;
+
+namespace {
+
+Statement running_ab(
+    "SELECT id FROM abx.experiments WHERE status = 'running' AND kind = 'ab' ORDER BY id", {});
+Statement autonomy_of("SELECT allow_autonomy FROM abx.autonomy_policies WHERE organization_id = $1",
+                      {INT8OID});
+Statement stop_variant(R"SQL(
+WITH v AS (UPDATE abx.variants SET weight = 0 WHERE experiment_id = $1 AND key = $2 AND weight > 0
+           RETURNING id)
+-- The experiment row changes too: that is what tells every backend's cache to reload it.
+UPDATE abx.experiments SET updated_at = $3 WHERE id = $1 AND EXISTS (SELECT 1 FROM v))SQL",
+                       {INT8OID, TEXTOID, TIMESTAMPTZOID});
+
+}  // namespace
+
+ABX_SQL_FUNCTION(abx_fail_fast_check) {
+    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.fail_fast_check", std::nullopt),
+                            Right::ExperimentsAdmin, "abx.fail_fast_check");
+    spi_connect();
+    std::uint64_t n = running_ab.run(nullptr, nullptr, false);
+    std::vector<std::int64_t> ids;
+    for (std::uint64_t r = 0; r < n; ++r) ids.push_back(*col_int64(r, 1));
+    nlohmann::json outcomes = nlohmann::json::array();
+    for (std::int64_t id : ids) {
+        std::optional<SubtransactionFailure> failure = run_in_subtransaction([&] {
+            AnalysisInput in = load_analysis_input(id, false);
+            analysis::Analysis result = analysis::analyze(in.data, false);
+            bool autonomy = allow_autonomy();
+            if (in.experiment.organization_id) {
+                Args o(1);
+                o.set(0, Int64GetDatum(*in.experiment.organization_id));
+                if (autonomy_of.run(o.values(), o.nulls(), false, 1) == 1)
+                    autonomy = autonomy && *col_bool(0, 1);
+            }
+            for (const analysis::FailFastFlag& flag : result.fail_fast) {
+                bool control = false;
+                double weight = 0;
+                for (const StoredVariant& v : in.experiment.variants)
+                    if (v.spec.key == flag.variant) {
+                        control = v.spec.is_control;
+                        weight = v.spec.weight;
+                    }
+                nlohmann::json outcome = {
+                    {"experiment", in.experiment.spec.code},
+                    {"organization",
+                     in.organization ? nlohmann::json(*in.organization) : nlohmann::json(nullptr)},
+                    {"variant", flag.variant},
+                    {"metric", flag.metric},
+                    {"prob_worse_than_best", flag.prob_worse_than_best},
+                    {"best", flag.best}};
+                std::string action = "recommended";
+                if (!in.data.settings.fail_fast.auto_stop) {
+                    outcome["reason"] = "analysis.fail_fast.auto_stop is off: a recommendation";
+                } else if (control) {
+                    outcome["reason"] = "the control is never stopped";
+                } else if (weight == 0) {
+                    action = "already_stopped";
+                } else if (!autonomy) {
+                    action = "denied";
+                    outcome["reason"] =
+                        "autonomy is off (abx.allow_autonomy or the organization's policy)";
+                    AuditRecord r;
+                    r.action = "policy.deny";
+                    r.target = "experiment:" + std::to_string(id);
+                    r.organization_id = in.experiment.organization_id;
+                    r.experiment_id = id;
+                    r.change = {
+                        {"feature", "fail_fast"}, {"reason", outcome["reason"]}, {"flag", outcome}};
+                    r.refused = AuditRecord::Refusal{calling_role(), std::nullopt, std::nullopt,
+                                                     "policy", abx_now()};
+                    append_audit(r);
+                } else {
+                    action = "stopped";
+                    Args s(3);
+                    s.set(0, Int64GetDatum(id)).set(1, text_datum(flag.variant));
+                    s.set(2, TimestampTzGetDatum(abx_now()));
+                    stop_variant.run(s.values(), s.nulls(), false);
+                    AuditRecord r;
+                    r.action = "experiment.fail_fast_stop";
+                    r.target = "experiment:" + std::to_string(id);
+                    r.organization_id = in.experiment.organization_id;
+                    r.experiment_id = id;
+                    r.change = {{"before", {{"weight", weight}}},
+                                {"after", {{"weight", 0}}},
+                                {"flag", outcome}};
+                    append_audit(r);
+                    emit(OutboxEvent{"experiment.variant_stopped", "critical",
+                                     in.experiment.organization_id, id, outcome});
+                }
+                outcome["action"] = action;
+                outcomes.push_back(outcome);
+            }
+        });
+        if (failure)
+            outcomes.push_back({{"experiment_id", id},
+                                {"action", "error"},
+                                {"error_code", failure->sqlstate},
+                                {"error_message", failure->message}});
+    }
+    spi_finish();
+    return jsonb_datum(outcomes);
+}
