@@ -88,3 +88,51 @@ SELECT abx.insights('checkout-button')->>'recommendation' AS insight;
 SELECT s->>'mismatch' AS "sample ratio mismatch", round((s->>'p_value')::numeric, 3) AS "SRM p" FROM abx.srm('checkout-button') s;
 SELECT w->>'eligible' AS "winner eligible", w->>'winner' AS candidate, w->'reasons' AS reasons
   FROM abx.evaluate_winner('checkout-button') w;
+
+\echo
+\echo '6. The workers act by themselves: a scheduler in this database runs abx.jobs'
+SELECT name, coalesce(schedule_interval::text, cron) AS every, command FROM abx.jobs ORDER BY name;
+-- A second experiment with a clear winner and an automatic winner policy.
+SELECT abx.create_experiment($${
+  "code": "welcome-banner", "salt": "demo-banner",
+  "metrics": {"primary": {"key": "signup", "kind": "rate", "event": "signup"}},
+  "winner_policy": {"mode": "automatic", "min_assignments": 200, "pick_after_hours": 0,
+                    "confidence": 0.95, "min_improvement": 0.05},
+  "variants": [{"key": "plain", "is_control": true, "config": {"banner": "Welcome"}},
+               {"key": "offer", "config": {"banner": "Welcome: first transfer free"}}]
+}$$)->>'code' AS experiment, abx.start('welcome-banner')->>'status' AS status;
+SELECT count(*) AS signups
+  FROM generate_series(1, 2000) i, LATERAL abx.assign('welcome-banner', 'member-' || i) a,
+       LATERAL abx.track('welcome-banner', 'member-' || i, 'signup')
+ WHERE random() < CASE a.variant WHEN 'offer' THEN 0.30 ELSE 0.10 END;
+-- Due now: the scheduler aggregates, then the hourly auto-promotion check runs (no one calls them).
+SELECT abx.alter_job('aggregate', jsonb_build_object('next_run_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))->>'name' AS due_now;
+CREATE FUNCTION pg_temp.wait_for_run(job text, after timestamptz) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text;
+BEGIN
+    FOR i IN 1 .. 300 LOOP
+        SELECT r.status INTO s FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id
+         WHERE j.name = job AND r.started_at >= after AND r.status <> 'running' ORDER BY r.id DESC LIMIT 1;
+        IF s IS NOT NULL THEN RETURN s; END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN 'not yet';
+END $$;
+SELECT now() AS t0 \gset
+SELECT pg_temp.wait_for_run('aggregate', :'t0') AS "scheduled aggregation";
+SELECT abx.alter_job('auto_promotion', jsonb_build_object('next_run_at', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))->>'name' AS due_now;
+SELECT pg_temp.wait_for_run('auto_promotion', :'t0') AS "scheduled auto-promotion";
+SELECT status, winner->>'variant' AS winner, promoted_variant
+  FROM jsonb_to_record(abx.experiment('welcome-banner')) AS x(status text, winner jsonb, promoted_variant text);
+SELECT h->>'type' AS type, h->>'winner' AS winner, h->>'promoted_by' AS by, round((h->>'confidence')::numeric, 4) AS confidence
+  FROM jsonb_array_elements(abx.promotion_history('welcome-banner')) h;
+\echo 'Every member now gets the winner (returning or new); stored assignments stay for analysis:'
+SELECT a.variant, a.reason FROM abx.assign('welcome-banner', 'member-new') a;
+
+\echo
+\echo '7. A rollback restores the experiment exactly; every change left an outbox row (NOTIFY abx_outbox)'
+SELECT r->>'rolled_back' AS rolled_back, r->>'reason' AS reason FROM abx.rollback('welcome-banner', 'demo: undo') r;
+SELECT status FROM jsonb_to_record(abx.experiment('welcome-banner')) AS x(status text);
+SELECT type, level, count(*) FROM abx.outbox GROUP BY 1, 2 ORDER BY 1;
+SELECT seq, actor, action, outcome FROM abx.audit_trail ORDER BY seq DESC LIMIT 6;
+SELECT ok AS "audit chain verifies" FROM abx.verify_audit();

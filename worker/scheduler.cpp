@@ -227,7 +227,13 @@ long run_due_jobs() {
     begin();
     spi_connect();
     next_due.run(nullptr, nullptr, true, 1);
-    std::optional<Datum> next = col_datum_out(0, 1);
+    // (timestamptz is passed by value: read it as is, not as a varlena.)
+    bool none = true;
+    Datum next_value = pg_call([&] {
+        return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &none);
+    });
+    std::optional<Datum> next;
+    if (!none) next = next_value;
     spi_finish();
     TimestampTz now_after = abx_now();
     commit();

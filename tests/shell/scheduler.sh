@@ -141,5 +141,16 @@ check "CREATE EXTENSION again: a scheduler is back" "t" \
 check "DROP DATABASE with its scheduler running succeeds" "ok" "$(DB=postgres q -c "DROP DATABASE sched" 2>&1 && echo ok)"
 check "no scheduler is left for the dropped database" "" "$(scheduler_pid)"
 
+# Real time (abx.test_clock = off, as in production): a job every second runs by itself.
+DB=postgres q -c "ALTER SYSTEM SET abx.test_clock = off" >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+bash scripts/cluster.sh start scheduler >/dev/null
+createdb realtime
+DB=realtime q -c "CREATE EXTENSION abx" -c "SELECT abx.add_job('every_second', 'SELECT 1', '1 second')" >/dev/null
+check "real time: a job every second has run three times within ten seconds" "t" \
+    "$(DB=realtime wait_for "SELECT count(*) >= 3 FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'every_second' AND r.status = 'succeeded'" 10)"
+check "real time: the scheduler is still alive" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'realtime')" 5)"
+
 echo "scheduler: $fails failed"
 [ "$fails" -eq 0 ]
