@@ -130,6 +130,35 @@ bash scripts/cluster.sh start scheduler >/dev/null
 check "after the restart, the run cut by the stop is recorded" "t" \
     "$(wait_for "SELECT count(*) = 3 AND bool_and(status = 'interrupted') FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long'" 30)"
 
+# kill -9 in the middle of an automatic promotion: the promotion rolls back with its run, and the
+# next run promotes exactly once.
+q >/dev/null <<'SQL'
+SELECT abx.create_experiment('{"code": "crashy", "salt": "crashy", "metrics": {"primary": {"key": "c", "kind": "rate", "event": "buy"}},
+  "winner_policy": {"mode": "automatic", "min_assignments": 20, "pick_after_hours": 0, "min_improvement": 0.01, "confidence": 0.9},
+  "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}');
+SELECT abx.start('crashy');
+SELECT count(*) FROM generate_series(1, 400) i, abx.assign('crashy', 'c' || i) a,
+       LATERAL (SELECT abx.track('crashy', 'c' || i, 'buy') WHERE (a.variant = 'b' AND i % 10 < 6) OR (a.variant = 'a' AND i % 10 = 0)) t;
+SQL
+q -c "SELECT count(*) FROM abx.aggregate('crashy')" >/dev/null
+due_now() { q -c "SELECT abx.alter_job('$1', jsonb_build_object('next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null; }
+q -c "SELECT abx.alter_job('auto_promotion', '{\"command\": \"SELECT abx.auto_promote(), pg_sleep(60)\"}')" >/dev/null
+due_now auto_promotion
+q -c "SELECT abx.advance_test_clock('1 second')" >/dev/null
+wait_for "SELECT EXISTS (SELECT FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'auto_promotion' AND status = 'running')" >/dev/null
+check "the promotion is made but not committed while its run sleeps" "0" "$(q -c "SELECT count(*) FROM abx.promotions")"
+pid="$(scheduler_pid)"
+kill -9 "$pid"
+DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched' AND pid <> $pid)" 60 >/dev/null
+check "after kill -9, no promotion survived the interrupted run" "0|running" \
+    "$(q -c "SELECT (SELECT count(*) FROM abx.promotions) || '|' || status FROM abx.experiments WHERE code = 'crashy'")"
+q -c "SELECT abx.alter_job('auto_promotion', '{\"command\": \"SELECT abx.auto_promote()\"}')" >/dev/null
+due_now auto_promotion
+advance '1 second' >/dev/null
+advance '2 hours' >/dev/null
+check "the next runs promote once, and only once" "1|completed" \
+    "$(q -c "SELECT (SELECT count(*) FROM abx.promotions) || '|' || status FROM abx.experiments WHERE code = 'crashy'")"
+
 # DROP EXTENSION stops the scheduler; CREATE EXTENSION brings it back; DROP DATABASE is not refused.
 q -c "DROP EXTENSION abx CASCADE"
 check "DROP EXTENSION: the scheduler is gone" "" "$(scheduler_pid)"
