@@ -7,6 +7,7 @@
 #include "access.hpp"
 #include "analysis_input.hpp"
 #include "audit.hpp"
+#include "autonomy.hpp"
 #include "outbox.hpp"
 #include "settings.hpp"
 
@@ -17,8 +18,6 @@ namespace {
 
 Statement running_ab(
     "SELECT id FROM abx.experiments WHERE status = 'running' AND kind = 'ab' ORDER BY id", {});
-Statement autonomy_of("SELECT allow_autonomy FROM abx.autonomy_policies WHERE organization_id = $1",
-                      {INT8OID});
 Statement stop_variant(R"SQL(
 WITH v AS (UPDATE abx.variants SET weight = 0 WHERE experiment_id = $1 AND key = $2 AND weight > 0
            RETURNING id)
@@ -40,13 +39,8 @@ ABX_SQL_FUNCTION(abx_fail_fast_check) {
         std::optional<SubtransactionFailure> failure = run_in_subtransaction([&] {
             AnalysisInput in = load_analysis_input(id, false);
             analysis::Analysis result = analysis::analyze(in.data, false);
-            bool autonomy = allow_autonomy();
-            if (in.experiment.organization_id) {
-                Args o(1);
-                o.set(0, Int64GetDatum(*in.experiment.organization_id));
-                if (autonomy_of.run(o.values(), o.nulls(), false, 1) == 1)
-                    autonomy = autonomy && *col_bool(0, 1);
-            }
+            bool autonomy =
+                allow_autonomy() && organization_allows_autonomy(in.experiment.organization_id);
             for (const analysis::FailFastFlag& flag : result.fail_fast) {
                 bool control = false;
                 double weight = 0;

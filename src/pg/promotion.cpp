@@ -4,6 +4,7 @@
 #include "access.hpp"
 #include "analysis_input.hpp"
 #include "audit.hpp"
+#include "autonomy.hpp"
 #include "outbox.hpp"
 #include "settings.hpp"
 
@@ -76,12 +77,28 @@ Statement decide_approval(R"SQL(
 UPDATE abx.approvals SET status = $2, decided_at = $3, decided_by = $4, reason = $5 WHERE id = $1)SQL",
                           {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID});
 Statement running("SELECT id FROM abx.experiments WHERE status = 'running' ORDER BY id", {});
-Statement organization_autonomy(
-    "SELECT allow_autonomy FROM abx.autonomy_policies WHERE organization_id = $1", {INT8OID});
+Statement organization_autonomy(R"SQL(
+SELECT p.allow_autonomy FROM abx.organizations o
+  LEFT JOIN abx.autonomy_policies p ON p.organization_id = o.id
+ WHERE o.id = $1 FOR SHARE OF o)SQL",
+                                {INT8OID});
+Statement lock_organization("SELECT id FROM abx.organizations WHERE id = $1 FOR UPDATE", {INT8OID});
 Statement set_winner(R"SQL(
 UPDATE abx.experiments SET winner_variant = $2, winner_decided_at = $3, winner_reason = $4
  WHERE id = $1)SQL",
                      {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID});
+
+}  // namespace
+
+bool abx::pg::organization_allows_autonomy(const std::optional<std::int64_t>& organization_id) {
+    if (!organization_id) return true;
+    Args o(1);
+    o.set(0, Int64GetDatum(*organization_id));
+    if (organization_autonomy.run(o.values(), o.nulls(), false, 1) == 0) return true;
+    return col_bool(0, 1).value_or(true);
+}
+
+namespace {
 
 Datum float_datum(double v) {
     return Float8GetDatum(v);
@@ -354,12 +371,8 @@ ABX_SQL_FUNCTION(abx_auto_promote) {
             facts.require_approval = policy.require_manual_approval;
             facts.feature_enabled = auto_promotion_enabled();
             facts.autonomy_server = allow_autonomy();
-            if (in.experiment.organization_id) {
-                Args o(1);
-                o.set(0, Int64GetDatum(*in.experiment.organization_id));
-                if (organization_autonomy.run(o.values(), o.nulls(), false, 1) == 1)
-                    facts.autonomy_organization = *col_bool(0, 1);
-            }
+            facts.autonomy_organization =
+                organization_allows_autonomy(in.experiment.organization_id);
             Args pa(1);
             pa.set(0, Int64GetDatum(id));
             facts.approval_pending = pending_of.run(pa.values(), pa.nulls(), false, 1) == 1;
@@ -420,6 +433,9 @@ ABX_SQL_FUNCTION(abx_set_autonomy) {
     bool allow = PG_GETARG_BOOL(1);
     spi_connect();
     std::int64_t org_id = *resolve_organization(org);
+    Args l(1);
+    l.set(0, Int64GetDatum(org_id));
+    lock_organization.run(l.values(), l.nulls(), false);  // the jobs wait for this change
     Args a(4);
     a.set(0, Int64GetDatum(org_id)).set(1, BoolGetDatum(allow));
     a.set(2, TimestampTzGetDatum(abx_now())).set(3, text_datum(calling_role()));
