@@ -16,6 +16,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/timestamp.h"
 }
 
@@ -108,18 +109,63 @@ bool drops_abx(DropStmt* stmt) {
     return false;
 }
 
+// A stop left behind by a DROP that failed or rolled back is undone (the launcher restarts the
+// scheduler); after a DROP EXTENSION that committed, the scheduler finds no abx and exits.
+void clear_stop(Oid database) {
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+    if (SchedulerSlot* s = find_slot(database, false)) s->stopping = false;
+    LWLockRelease(shared->lock);
+    wake_launcher();
+}
+
+Oid stopped_for_extension = InvalidOid;
+bool stop_callback_registered = false;
+
+void on_drop_extension_end(XactEvent event, void*) {
+    if ((event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT) ||
+        !OidIsValid(stopped_for_extension) || shared == nullptr)
+        return;
+    clear_stop(stopped_for_extension);
+    stopped_for_extension = InvalidOid;
+}
+
 void utility_hook(PlannedStmt* pstmt, const char* query, bool read_only_tree,
                   ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* env,
                   DestReceiver* dest, QueryCompletion* qc) {
     Node* node = pstmt->utilityStmt;
-    if (IsA(node, DropdbStmt))
-        stop_scheduler(get_database_oid(((DropdbStmt*)node)->dbname, true));
-    else if (IsA(node, DropStmt) && drops_abx((DropStmt*)node))
-        stop_scheduler(MyDatabaseId);
-    if (previous_utility)
-        previous_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
-    else
-        standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+    volatile Oid stopped = InvalidOid;
+    // Only for whoever may drop it: anyone else's DROP fails anyway, and must not stop the
+    // scheduler on its way.
+    if (IsA(node, DropdbStmt)) {
+        Oid db = get_database_oid(((DropdbStmt*)node)->dbname, true);
+        if (OidIsValid(db) && pg_database_ownercheck(db, GetUserId())) stopped = db;
+    } else if (IsA(node, DropStmt) && drops_abx((DropStmt*)node)) {
+        Oid ext = get_extension_oid("abx", true);
+        if (OidIsValid(ext) && pg_extension_ownercheck(ext, GetUserId())) stopped = MyDatabaseId;
+    }
+    if (OidIsValid(stopped)) {
+        stop_scheduler(stopped);
+        if (IsA(node, DropStmt)) {
+            if (!stop_callback_registered) {
+                RegisterXactCallback(on_drop_extension_end, nullptr);
+                stop_callback_registered = true;
+            }
+            stopped_for_extension = stopped;
+        }
+    }
+    PG_TRY();
+    {
+        if (previous_utility)
+            previous_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+        else
+            standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+    }
+    PG_CATCH();
+    {
+        if (OidIsValid(stopped) && IsA(node, DropdbStmt)) clear_stop(stopped);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
 }
 
 }  // namespace

@@ -93,6 +93,10 @@ UPDATE abx.job_runs SET status = 'interrupted', finished_at = pg_catalog.clock_t
  WHERE status = 'running' AND NOT manual
 RETURNING job_id, slot, attempt)SQL",
                            {});
+const std::string kCurrentJob = std::string("SELECT ") + kJobColumns +
+                                " FROM abx.jobs WHERE id = $1 AND slot = $2 AND attempt = $3"
+                                " AND enabled FOR UPDATE";
+Statement current_job(kCurrentJob, {INT8OID, TIMESTAMPTZOID, INT4OID});
 const std::string kJobForRun = std::string("SELECT ") + kJobColumns +
                                " FROM abx.jobs WHERE id = $1 AND slot = $2 AND attempt = $3";
 Statement job_for_run(kJobForRun, {INT8OID, TIMESTAMPTZOID, INT4OID});
@@ -162,18 +166,34 @@ void recover_interrupted_runs() {
 
 // One run: recorded as running (committed), executed as the job's owner in a transaction that
 // also records its success and moves the job, or rolled back and recorded as failed.
-void run_job(const JobRow& job) {
+void run_job(const JobRow& due) {
     begin();
     spi_connect();
-    Args s(3);
-    s.set(0, Int64GetDatum(job.id))
-        .set(1, TimestampTzGetDatum(job.slot))
-        .set(2, Int32GetDatum(job.attempt));
+    // The job as it is now (it may have been disabled, changed or moved while earlier jobs of
+    // this pass ran), locked until this attempt is recorded.
+    Args k(3);
+    k.set(0, Int64GetDatum(due.id))
+        .set(1, TimestampTzGetDatum(due.slot))
+        .set(2, Int32GetDatum(due.attempt));
+    if (current_job.run(k.values(), k.nulls(), false, 1) == 0) {
+        spi_finish();
+        commit();
+        return;
+    }
+    JobRow job = read_job(0);
     std::optional<std::int64_t> run_id;
-    if (start_run.run(s.values(), s.nulls(), false, 1) == 1) run_id = col_int64(0, 1);
+    if (start_run.run(k.values(), k.nulls(), false, 1) == 1) run_id = col_int64(0, 1);
+    if (!run_id) {
+        // This attempt is recorded already (e.g. next_run_at moved back onto a slot that ran):
+        // it counts as failed, and the job moves on instead of being retried in a loop.
+        advance(job, false, abx_now());
+        ereport(LOG, (errmsg("abx scheduler: job \"%s\": attempt %d of its slot was already "
+                             "recorded; moved on",
+                             job.name.c_str(), job.attempt)));
+    }
     spi_finish();
     commit();
-    if (!run_id) return;  // this attempt is already recorded: recovery moves the job on
+    if (!run_id) return;
     pgstat_report_activity(STATE_RUNNING, job.command.c_str());
 
     std::optional<std::pair<std::string, std::string>> failure;  // SQLSTATE, message
@@ -190,6 +210,8 @@ void run_job(const JobRow& job) {
                    e.data->message ? e.data->message : ""};
     } catch (const Error& e) {
         failure = {e.sqlstate, e.what()};
+    } catch (...) {
+        failure = {"XX000", "unexpected failure in the job's run"};
     }
     pgstat_report_activity(STATE_IDLE, nullptr);
     if (!failure) return;
@@ -229,9 +251,8 @@ long run_due_jobs() {
     next_due.run(nullptr, nullptr, true, 1);
     // (timestamptz is passed by value: read it as is, not as a varlena.)
     bool none = true;
-    Datum next_value = pg_call([&] {
-        return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &none);
-    });
+    Datum next_value = pg_call(
+        [&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &none); });
     std::optional<Datum> next;
     if (!none) next = next_value;
     spi_finish();
@@ -269,7 +290,7 @@ bool claim_slot() {
     bool claimed = false;
     LWLockAcquire(ws->lock, LW_EXCLUSIVE);
     SchedulerSlot* s = find_slot(MyDatabaseId, true);
-    if (s != nullptr && (s->pid == 0 || kill(s->pid, 0) != 0)) {
+    if (s != nullptr && !s->stopping && (s->pid == 0 || kill(s->pid, 0) != 0)) {
         s->pid = MyProcPid;
         s->latch = &MyProc->procLatch;
         s->requested_at = 0;
@@ -315,7 +336,7 @@ void abx_scheduler_main(Datum arg) {
         std::uint64_t generation = pg_atomic_read_u64(&worker_shared()->clock_generation);
         long wait_ms = kIdleWaitMs;
         bool absent = false;
-        ErrorData* failure = nullptr;
+        std::optional<std::string> failure;  // copied before the transaction's memory goes
         try {
             absent = !extension_ready();
             if (!absent && !recovered) {
@@ -324,18 +345,17 @@ void abx_scheduler_main(Datum arg) {
             }
             if (!absent) wait_ms = run_due_jobs();
         } catch (const PgError& e) {
-            failure = e.data;
+            failure = e.data->message ? e.data->message : "error";
         } catch (const std::exception& e) {
-            failure = pg_call([&] {
-                ErrorData* d = (ErrorData*)palloc0(sizeof(ErrorData));
-                d->message = pstrdup(e.what());
-                return d;
-            });
+            failure = e.what();
+        } catch (...) {
+            failure = "unexpected failure";
         }
-        if (failure != nullptr) {
+        if (failure) {
             // Nothing is left half-done: the transaction is rolled back and the loop goes on.
             AbortCurrentTransaction();
-            ereport(WARNING, (errmsg("abx scheduler: %s", failure->message)));
+            ereport(WARNING, (errmsg("abx scheduler: %s", failure->c_str())));
+            wait_ms = std::max<long>(wait_ms, 1000);  // a failing pass is not retried in a loop
         }
         if (absent) {
             mark_absent();

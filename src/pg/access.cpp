@@ -64,6 +64,8 @@ void forget_roles(Datum, int, uint32) {
 void forget_members(Datum, Oid relid) {
     if (relid == InvalidOid || relid == members_relid || relid == organizations_relid) {
         last.valid = false;
+        // Looked up again: after DROP/CREATE EXTENSION the tables have new oids.
+        members_relid = organizations_relid = InvalidOid;
         role_facts.clear();
         organization_ids.clear();
     }

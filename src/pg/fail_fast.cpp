@@ -11,6 +11,8 @@
 #include "outbox.hpp"
 #include "settings.hpp"
 
+#include <set>
+
 using namespace abx;
 using namespace abx::pg;
 
@@ -41,7 +43,9 @@ ABX_SQL_FUNCTION(abx_fail_fast_check) {
             analysis::Analysis result = analysis::analyze(in.data, false);
             bool autonomy =
                 allow_autonomy() && organization_allows_autonomy(in.experiment.organization_id);
+            std::set<std::string> seen;  // a variant flagged on several metrics is decided once
             for (const analysis::FailFastFlag& flag : result.fail_fast) {
+                if (!seen.insert(flag.variant).second) continue;
                 bool control = false;
                 double weight = 0;
                 for (const StoredVariant& v : in.experiment.variants)
@@ -79,11 +83,15 @@ ABX_SQL_FUNCTION(abx_fail_fast_check) {
                                                      "policy", abx_now()};
                     append_audit(r);
                 } else {
-                    action = "stopped";
                     Args s(3);
                     s.set(0, Int64GetDatum(id)).set(1, text_datum(flag.variant));
                     s.set(2, TimestampTzGetDatum(abx_now()));
-                    stop_variant.run(s.values(), s.nulls(), false);
+                    if (stop_variant.run(s.values(), s.nulls(), false) == 0) {
+                        outcome["action"] = "already_stopped";
+                        outcomes.push_back(outcome);
+                        continue;
+                    }
+                    action = "stopped";
                     AuditRecord r;
                     r.action = "experiment.fail_fast_stop";
                     r.target = "experiment:" + std::to_string(id);

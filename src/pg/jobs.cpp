@@ -9,6 +9,8 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/timeout.h"
 }
 
@@ -61,12 +63,22 @@ std::optional<std::string> run_command(const std::string& text, long timeout_ms)
     const char* command = text.c_str();
     char* first = nullptr;
     TimestampTz started = pg_call([] { return GetCurrentTimestamp(); });
+    // A statement_timeout already armed (a person's session running abx.run_job) comes back after.
+    std::optional<TimestampTz> outer_timeout = pg_call([]() -> std::optional<TimestampTz> {
+        if (!get_timeout_active(STATEMENT_TIMEOUT)) return std::nullopt;
+        return get_timeout_finish_time(STATEMENT_TIMEOUT);
+    });
+    auto restore_outer = [&] {
+        if (outer_timeout && *outer_timeout > GetCurrentTimestamp())
+            enable_timeout_at(STATEMENT_TIMEOUT, *outer_timeout);
+    };
     try {
         first = pg_call([&]() -> char* {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "abx: SPI_connect failed");
             enable_timeout_after(STATEMENT_TIMEOUT, (int)timeout_ms);
             int rc = SPI_execute(command, false, 0);
             disable_timeout(STATEMENT_TIMEOUT, false);
+            restore_outer();
             if (rc < 0)
                 elog(ERROR, "abx: the job's command failed (%s)", SPI_result_code_string(rc));
             char* out = nullptr;
@@ -82,6 +94,7 @@ std::optional<std::string> run_command(const std::string& text, long timeout_ms)
         // someone's cancel, which stays a cancel and is never swallowed.
         bool overstayed = pg_call([&] {
             disable_timeout(STATEMENT_TIMEOUT, false);
+            restore_outer();
             return TimestampDifferenceExceeds(started, GetCurrentTimestamp(), (int)timeout_ms);
         });
         if (overstayed && e.data->sqlerrcode == ERRCODE_QUERY_CANCELED)
@@ -89,7 +102,10 @@ std::optional<std::string> run_command(const std::string& text, long timeout_ms)
                                      std::to_string(timeout_ms) + " ms and was cancelled");
         throw;
     } catch (...) {
-        pg_guard([] { disable_timeout(STATEMENT_TIMEOUT, false); });
+        pg_guard([&] {
+            disable_timeout(STATEMENT_TIMEOUT, false);
+            restore_outer();
+        });
         throw;
     }
     if (first == nullptr) return std::nullopt;
@@ -99,13 +115,37 @@ std::optional<std::string> run_command(const std::string& text, long timeout_ms)
 }  // namespace
 
 std::optional<std::string> execute_job_as_owner(const JobRow& job) {
-    // SET LOCAL ROLE: the gate of abx's functions checks the current role. Only the scheduler
-    // calls this (its session user is the bootstrap superuser, back after the command).
+    // SET LOCAL ROLE makes the owner the current role the gate of abx's functions checks. The
+    // command then runs confined: as the owner with SECURITY_LOCAL_USERID_CHANGE (no SET ROLE or
+    // RESET ROLE back to the scheduler's superuser session) and in a GUC nest level that is
+    // rolled back afterwards (no SET leaks into the next job).
+    Oid owner = pg_call([&] { return get_role_oid(job.owner.c_str(), false); });
     spi_connect();
     set_local("role", job.owner);
     set_local("abx.organization", job.organization.value_or(""));
     spi_finish();
-    std::optional<std::string> result = run_command(job.command, job.max_runtime_ms);
+    Oid session_user = InvalidOid;
+    int context = 0;
+    int nest = pg_call([&] {
+        GetUserIdAndSecContext(&session_user, &context);
+        int level = NewGUCNestLevel();
+        SetUserIdAndSecContext(owner, context | SECURITY_LOCAL_USERID_CHANGE);
+        return level;
+    });
+    std::optional<std::string> result;
+    try {
+        result = run_command(job.command, job.max_runtime_ms);
+    } catch (...) {
+        pg_guard([&] {
+            SetUserIdAndSecContext(session_user, context);
+            AtEOXact_GUC(false, nest);
+        });
+        throw;
+    }
+    pg_guard([&] {
+        SetUserIdAndSecContext(session_user, context);
+        AtEOXact_GUC(false, nest);
+    });
     spi_connect();
     set_local("role", "none");
     set_local("abx.organization", "");
@@ -172,6 +212,8 @@ void validate(const JobRow& j) {
         invalid_field("command", "must not be empty");
     if (!j.schedule.cron) validate_job_interval(j.schedule.interval_us, "schedule");
     validate_job_interval((std::int64_t)j.max_runtime_ms * 1000, "max_runtime");
+    if (j.max_runtime_ms > 24L * 24 * 3600 * 1000)  // the timer counts int milliseconds
+        invalid_field("max_runtime", "must be at most 24 days");
     if (j.max_retries < 0 || j.max_retries > 100)
         invalid_field("max_retries", "must be between 0 and 100");
     validate_job_interval(j.backoff_us, "retry_backoff");
@@ -361,11 +403,21 @@ ABX_SQL_FUNCTION(abx_run_job) {
     std::string name = arg_text(fcinfo, 0, "name");
     spi_connect();
     JobRow job = load_job(name);
+    spi_finish();
+    // A manual run executes as the caller, so only the job's owner runs it by hand (anyone else
+    // would lend their rights to someone else's SQL): others make it due with alter_job.
+    std::string caller = calling_role();
+    if (caller != job.owner)
+        throw Error(sqlstate::kInsufficientPrivilege,
+                    "permission denied: job \"" + name + "\" runs as \"" + job.owner +
+                        "\"; only its owner runs it by hand",
+                    "", "make it due now: abx.alter_job(name, '{\"next_run_at\": \"...\"}')");
     TimestampTz started = pg_call([] { return GetCurrentTimestamp(); });
     std::optional<std::string> result;
     Oid owner = InvalidOid;
     int context = 0;
     pg_guard([&] { GetUserIdAndSecContext(&owner, &context); });
+    spi_connect();
     std::optional<SubtransactionFailure> failure = run_in_subtransaction([&] {
         pg_guard([&] {
             SetUserIdAndSecContext(GetOuterUserId(), context & ~SECURITY_LOCAL_USERID_CHANGE);

@@ -234,8 +234,17 @@ ABX_SQL_FUNCTION(abx_rollback) {
     std::string reason = arg_text(fcinfo, 1, "reason");
     Args id(1);
     id.set(0, Int64GetDatum(in.experiment.id));
+    // The experiment as it is now, locked: only a completed, promoted experiment rolls back (one
+    // archived since keeps its archive).
+    state_of.run(id.values(), id.nulls(), false, 1);
+    Status status = parse_status(*col_text(0, 1));
+    bool promoted = *col_bool(0, 3);
+    if (promoted && status != Status::Completed)
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "experiment \"" + in.experiment.spec.code + "\" is " +
+                        std::string(to_string(status)) + ": only a completed promotion rolls back");
     bool active = active_promotion.run(id.values(), id.nulls(), false, 1) == 1;
-    check_rollback(active, in.experiment.spec.code);
+    check_rollback(active && promoted, in.experiment.spec.code);
     std::int64_t promotion_id = *col_int64(0, 1);
     nlohmann::json before = *col_jsonb(0, 2);
     std::string winner = *col_text(0, 3);

@@ -65,9 +65,12 @@ ABX_SQL_FUNCTION(abx_retention) {
     for (std::uint64_t r = 0; r < n; ++r) candidates.emplace_back(*col_text(r, 1), *col_text(r, 2));
     for (const auto& [name, day] : candidates) {
         std::string table = quoted(name);
+        // New rows wait (a backfilled event may still be landing here); the check below then
+        // sees every committed row with a fresh snapshot.
+        spi_exec("LOCK TABLE " + table + " IN SHARE MODE");
         spi_exec("SELECT e.experiment_id, count(*) FROM " + table + " e" + kUnaggregated +
                      " GROUP BY 1 ORDER BY 1",
-                 true);
+                 false);
         if (SPI_processed > 0) {
             nlohmann::json waiting = nlohmann::json::object();
             for (std::uint64_t r = 0; r < SPI_processed; ++r)

@@ -64,7 +64,7 @@ COMMENT ON FUNCTION abx.alter_job(text, jsonb) IS
 CREATE FUNCTION abx.run_job(name text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'abx_run_job' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION abx.run_job(name text) IS
-    'Runs a job now, in this session and transaction, as its owner; recorded as a manual run. The schedule is unchanged.';
+    'Runs a job now, in this session and transaction, as the caller (who must be its owner); recorded as a manual run. The schedule is unchanged.';
 CREATE FUNCTION abx.disable_job(name text) RETURNS jsonb
     LANGUAGE sql AS $$ SELECT abx.alter_job(name, '{"enabled": false}') $$;
 CREATE FUNCTION abx.enable_job(name text) RETURNS jsonb

@@ -130,6 +130,35 @@ bash scripts/cluster.sh start scheduler >/dev/null
 check "after the restart, the run cut by the stop is recorded" "t" \
     "$(wait_for "SELECT count(*) = 3 AND bool_and(status = 'interrupted') FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'long'" 30)"
 
+# A job runs confined to its owner: it cannot RESET ROLE back to the scheduler's superuser
+# session, and what it SETs does not outlive it (the next job runs normally).
+q >/dev/null <<'SQL'
+CREATE ROLE job_admin NOLOGIN IN ROLE abx_admin;
+SET ROLE job_admin;
+SELECT abx.add_job('escalate', 'RESET ROLE; ALTER ROLE job_admin SUPERUSER', '1 day', enabled => false);
+SELECT abx.add_job('sticky_set', 'SET default_transaction_read_only = on; SELECT 1', '1 day', enabled => false);
+RESET ROLE;
+SQL
+for job in escalate sticky_set; do
+    q -c "SELECT abx.alter_job('$job', jsonb_build_object('enabled', true, 'next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+done
+advance '1 second' >/dev/null
+check "a job cannot RESET ROLE to the scheduler's superuser" "failed|false" \
+    "$(q -c "SELECT (SELECT status FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'escalate') || '|' || rolsuper FROM pg_roles WHERE rolname = 'job_admin'")"
+check "a job's SET does not leak into the scheduler's next runs" "succeeded" "$(runs sticky_set)"
+q -c "SELECT abx.alter_job('tick', jsonb_build_object('next_run_at', to_char(abx.advance_test_clock('0') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')))" >/dev/null
+advance '1 second' >/dev/null
+check "... the next job still writes (no read-only session left behind)" "succeeded" \
+    "$(q -c "SELECT status FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'tick' ORDER BY r.id DESC LIMIT 1")"
+# Someone who may not drop the extension does not stop the scheduler by trying.
+pid="$(scheduler_pid)"
+q -c "SET ROLE job_admin; DROP EXTENSION abx" >/dev/null 2>&1 || true
+sleep 1
+check "a refused DROP EXTENSION leaves the scheduler running" "$pid" "$(scheduler_pid)"
+q -c "BEGIN; DROP EXTENSION abx CASCADE; ROLLBACK" >/dev/null 2>&1 || true
+check "a rolled-back DROP EXTENSION: a scheduler runs again" "t" \
+    "$(DB=postgres wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'sched')" 15)"
+
 # kill -9 in the middle of an automatic promotion: the promotion rolls back with its run, and the
 # next run promotes exactly once.
 q >/dev/null <<'SQL'
