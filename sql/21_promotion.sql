@@ -53,6 +53,9 @@ SELECT jsonb_array_length(h) AS promotions, h->0->>'type' AS type, h->0->>'winne
        h->0->>'rollback_reason' AS rollback_reason, h->0 ? 'metrics_snapshot' AS has_snapshot
   FROM abx.promotion_history('promo') h;
 
+-- The job does not overrule the person who rolled the winner back.
+SELECT o->>'action' AS action, o->>'reason' AS reason FROM jsonb_array_elements(abx.auto_promote()) o WHERE o->>'experiment' = 'promo';
+
 -- Manual approval: the job asks once, a person rejects or approves.
 SELECT abx.update_experiment('promo', '{"winner_policy": {"mode": "automatic", "require_manual_approval": true, "min_assignments": 10, "pick_after_hours": 0, "confidence": 0.9, "min_improvement": 0.01}}') IS NOT NULL AS updated;
 SELECT o->>'action' AS first_run FROM jsonb_array_elements(abx.auto_promote()) o WHERE o->>'experiment' = 'promo';

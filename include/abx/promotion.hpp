@@ -12,12 +12,14 @@ namespace abx {
 enum class AutoAction { Nothing, RequestApproval, Promote, Denied };
 
 struct AutoPromotionFacts {
-    bool eligible = false;              // the evaluation found an eligible winner
-    bool automatic = false;             // the experiment's winner policy mode is automatic
-    bool require_approval = false;      // policy or server: a person approves
-    bool approval_pending = false;      // an approval request is already open
-    bool feature_enabled = true;        // abx.auto_promotion_enabled
-    bool autonomy_server = true;        // abx.allow_autonomy
+    bool eligible = false;          // the evaluation found an eligible winner
+    bool automatic = false;         // the experiment's winner policy mode is automatic
+    bool require_approval = false;  // policy or server: a person approves
+    bool approval_pending = false;  // an approval request is already open
+    bool rolled_back_before =
+        false;                    // a promotion of this winner was rolled back: a person decides
+    bool feature_enabled = true;  // abx.auto_promotion_enabled
+    bool autonomy_server = true;  // abx.allow_autonomy
     bool autonomy_organization = true;  // the organization's autonomy policy
 };
 

@@ -18,6 +18,11 @@ AutoPromotionDecision decide_auto_promotion(const AutoPromotionFacts& f) {
         if (f.approval_pending) return {AutoAction::Nothing, "an approval request is pending"};
         return {AutoAction::RequestApproval, "manual approval required"};
     }
+    // A person rolled this winner back: the job does not overrule them (an approval request above
+    // still asks a person).
+    if (f.rolled_back_before)
+        return {AutoAction::Nothing,
+                "a promotion of this winner was rolled back: a person promotes it again"};
     return {AutoAction::Promote, "eligible winner, automatic policy, autonomy allowed"};
 }
 

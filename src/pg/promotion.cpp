@@ -83,6 +83,10 @@ SELECT p.allow_autonomy FROM abx.organizations o
  WHERE o.id = $1 FOR SHARE OF o)SQL",
                                 {INT8OID});
 Statement lock_organization("SELECT id FROM abx.organizations WHERE id = $1 FOR UPDATE", {INT8OID});
+Statement rolled_back_before(R"SQL(
+SELECT EXISTS (SELECT 1 FROM abx.promotions
+                WHERE experiment_id = $1 AND winner_variant = $2 AND rolled_back_at IS NOT NULL))SQL",
+                             {INT8OID, TEXTOID});
 Statement set_winner(R"SQL(
 UPDATE abx.experiments SET winner_variant = $2, winner_decided_at = $3, winner_reason = $4
  WHERE id = $1)SQL",
@@ -385,6 +389,12 @@ ABX_SQL_FUNCTION(abx_auto_promote) {
             Args pa(1);
             pa.set(0, Int64GetDatum(id));
             facts.approval_pending = pending_of.run(pa.values(), pa.nulls(), false, 1) == 1;
+            if (ev.winner) {
+                Args rb(2);
+                rb.set(0, Int64GetDatum(id)).set(1, text_datum(*ev.winner));
+                rolled_back_before.run(rb.values(), rb.nulls(), false, 1);
+                facts.rolled_back_before = *col_bool(0, 1);
+            }
             AutoPromotionDecision d = decide_auto_promotion(facts);
             outcome["action"] = d.action == AutoAction::Promote           ? "promoted"
                                 : d.action == AutoAction::RequestApproval ? "approval_requested"

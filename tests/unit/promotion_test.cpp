@@ -52,6 +52,17 @@ TEST(AutoPromotion, EveryAutonomySwitchDeniesAndSaysWhich) {
     EXPECT_EQ(abx::decide_auto_promotion(f).action, AutoAction::Denied);
 }
 
+TEST(AutoPromotion, ARolledBackWinnerIsNotPromotedAgainByTheJob) {
+    auto f = ready();
+    f.rolled_back_before = true;
+    auto d = abx::decide_auto_promotion(f);
+    EXPECT_EQ(d.action, AutoAction::Nothing);
+    EXPECT_NE(d.reason.find("rolled back"), std::string::npos);
+    f.require_approval = true;
+    EXPECT_EQ(abx::decide_auto_promotion(f).action, AutoAction::RequestApproval)
+        << "asking a person is still right";
+}
+
 TEST(AutoPromotion, ApprovalIsRequestedOnce) {
     auto f = ready();
     f.require_approval = true;
