@@ -237,6 +237,37 @@ void release_claims(int, Datum arg) {
 
 // The writer: connects to the database of the denials, appends them batch by batch, and exits
 // when none is left. A failed batch stays queued (the next denial starts a new writer).
+// One batch: claimed, appended in a transaction of its own, freed. Returns false when the queue
+// had nothing left for this database; a failure is returned as its message (the exit callback
+// puts the batch back).
+namespace abx::pg {
+namespace {
+bool drain_once(Oid db, std::optional<std::string>& failure) {
+    std::vector<int> indexes;
+    std::vector<Slot> batch = claim_batch(db, indexes);
+    if (batch.empty()) return false;
+    try {
+        pg_guard([] {
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            PushActiveSnapshot(GetTransactionSnapshot());
+        });
+        append_batch(batch);
+        pg_guard([] {
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+        free_slots(indexes);
+    } catch (const PgError& e) {
+        failure = e.data->message ? e.data->message : "error";
+    } catch (...) {
+        failure = "unexpected failure";
+    }
+    return true;
+}
+}  // namespace
+}  // namespace abx::pg
+
 void abx_denial_writer_main(Datum arg) {
     using namespace abx::pg;
     Oid db = DatumGetObjectId(arg);
@@ -246,27 +277,17 @@ void abx_denial_writer_main(Datum arg) {
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname("abx denial writer");
     for (;;) {
-        std::vector<int> indexes;
-        std::vector<Slot> batch = claim_batch(db, indexes);
-        if (batch.empty()) break;
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        PushActiveSnapshot(GetTransactionSnapshot());
-        ErrorData* failure = nullptr;
-        bool unexpected = false;
-        try {
-            append_batch(batch);
-        } catch (const PgError& e) {
-            failure = e.data;
-        } catch (...) {
-            unexpected = true;
+        static char message[512];
+        message[0] = '\0';
+        bool more = false;
+        {
+            std::optional<std::string> failure;
+            more = drain_once(db, failure);
+            if (failure) snprintf(message, sizeof message, "%s", failure->c_str());
         }
-        // Raised outside the catch blocks; the exit callback puts the batch back.
-        if (failure != nullptr) ReThrowError(failure);
-        if (unexpected) elog(ERROR, "abx denial writer: unexpected failure");
-        PopActiveSnapshot();
-        CommitTransactionCommand();
-        free_slots(indexes);
+        // Raised here, with no C++ object alive.
+        if (message[0] != '\0') elog(ERROR, "abx denial writer: %s", message);
+        if (!more) break;
     }
     proc_exit(0);
 }

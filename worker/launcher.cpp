@@ -36,22 +36,39 @@ constexpr long kRecheckAbsentMs = 300'000;  // a database without abx is looked 
 constexpr long kStartTimeoutMs = 60'000;    // a registered scheduler that never started
 
 std::vector<Oid> connectable_databases() {
-    std::vector<Oid> oids;
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
-    TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
-    HeapTuple tuple;
-    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-        Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
-        if (db->datallowconn && !db->datistemplate) oids.push_back(db->oid);
-    }
-    table_endscan(scan);
-    table_close(rel, AccessShareLock);
-    PopActiveSnapshot();
-    CommitTransactionCommand();
-    return oids;
+    // The scan collects into palloc'd memory: nothing C++ lives inside the guarded PostgreSQL
+    // calls (an error there becomes a PgError after they are left).
+    struct Found {
+        Oid* oids;
+        int count;
+    };
+    Found found = pg_call([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+        TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+        int capacity = 16, count = 0;
+        Oid* oids = (Oid*)MemoryContextAlloc(TopMemoryContext, capacity * sizeof(Oid));
+        HeapTuple tuple;
+        while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+            Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
+            if (!db->datallowconn || db->datistemplate) continue;
+            if (count == capacity) {
+                capacity *= 2;
+                oids = (Oid*)repalloc(oids, capacity * sizeof(Oid));
+            }
+            oids[count++] = db->oid;
+        }
+        table_endscan(scan);
+        table_close(rel, AccessShareLock);
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+        return Found{oids, count};
+    });
+    std::vector<Oid> result(found.oids, found.oids + found.count);
+    pg_guard([&] { pfree(found.oids); });
+    return result;
 }
 
 bool start_scheduler(Oid database) {
@@ -147,7 +164,20 @@ void abx_launcher_main(Datum) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
         }
-        if (scheduler_enabled()) supervise();
+        if (scheduler_enabled()) {
+            std::optional<std::string> failure;
+            try {
+                supervise();
+            } catch (const PgError& e) {
+                failure = e.data->message ? e.data->message : "error";
+            } catch (...) {
+                failure = "unexpected failure";
+            }
+            if (failure) {
+                AbortCurrentTransaction();
+                ereport(WARNING, (errmsg("abx launcher: %s", failure->c_str())));
+            }
+        }
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
                         launcher_naptime_ms(), PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
