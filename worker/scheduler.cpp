@@ -140,21 +140,19 @@ void recover_interrupted_runs() {
     std::uint64_t n = interrupted_runs.run(nullptr, nullptr, false);
     struct Run {
         std::int64_t job;
-        Datum slot;
+        TimestampTz slot;
         std::int64_t attempt;
     };
     std::vector<Run> runs;
     for (std::uint64_t r = 0; r < n; ++r) {
-        bool is_null = false;
-        Datum slot = pg_call([&] {
-            return SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &is_null);
-        });
-        runs.push_back({*col_int64(r, 1), slot, *col_int64(r, 3)});
+        runs.push_back({*col_int64(r, 1), *col_timestamptz(r, 2), *col_int64(r, 3)});
     }
     TimestampTz now = abx_now();
     for (const Run& run : runs) {
         Args a(3);
-        a.set(0, Int64GetDatum(run.job)).set(1, run.slot).set(2, Int32GetDatum((int)run.attempt));
+        a.set(0, Int64GetDatum(run.job))
+            .set(1, TimestampTzGetDatum(run.slot))
+            .set(2, Int32GetDatum((int)run.attempt));
         if (job_for_run.run(a.values(), a.nulls(), false, 1) == 1) advance(read_job(0), false, now);
     }
     spi_finish();
@@ -249,17 +247,12 @@ long run_due_jobs() {
     begin();
     spi_connect();
     next_due.run(nullptr, nullptr, true, 1);
-    // (timestamptz is passed by value: read it as is, not as a varlena.)
-    bool none = true;
-    Datum next_value = pg_call(
-        [&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &none); });
-    std::optional<Datum> next;
-    if (!none) next = next_value;
+    std::optional<TimestampTz> next = col_timestamptz(0, 1);
     spi_finish();
     TimestampTz now_after = abx_now();
     commit();
     if (!next) return kIdleWaitMs;
-    std::int64_t wait_ms = (DatumGetTimestampTz(*next) - now_after) / 1000 + 1;
+    std::int64_t wait_ms = (*next - now_after) / 1000 + 1;
     return std::clamp<std::int64_t>(wait_ms, 1, kIdleWaitMs);
 }
 

@@ -254,6 +254,10 @@ void require_no_organization(const Access& access, Right right, const std::strin
     });
 }
 
+void require_platform(Right right, const char* function) {
+    require_no_organization(authorize(right, function, std::nullopt), right, function);
+}
+
 std::optional<std::string> item_organization(const std::optional<std::string>& argument) {
     return audit_refusal("abx.track_batch", argument, [&] {
         Oid role = pg_call([] { return GetOuterUserId(); });

@@ -27,6 +27,10 @@ void require_right(Right right, const char* function);
 // `right` (42501 otherwise).
 void require_no_organization(const Access& access, Right right, const std::string& what);
 
+// `right`, acting without an organization: the platform-wide calls (jobs, retention, the audit
+// chain, autonomy policies). Both refusals are 42501, as authorize's.
+void require_platform(Right right, const char* function);
+
 // The organization of an item of a batch (its own `organization` field): the same decision as
 // authorize's, without the right check. Raises 42501 like authorize.
 std::optional<std::string> item_organization(const std::optional<std::string>& argument);

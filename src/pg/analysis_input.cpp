@@ -127,10 +127,7 @@ AnalysisInput load_analysis_input(const std::string& code, const std::optional<s
 
     in.aggregated = aggregated_metrics(in.experiment.id, in.metrics, read_only);
     started.run(args.values(), args.nulls(), read_only, 1);
-    bool is_null = false;
-    Datum ts = pg_call(
-        [&] { return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null); });
-    if (!is_null) in.started_at = DatumGetTimestampTz(ts);
+    in.started_at = col_timestamptz(0, 1);
     return in;
 }
 

@@ -79,14 +79,9 @@ Lookup run_lookup(const std::string& experiment, const std::string& subject,
     l.organization_scope = *col_int64(0, kOrgScope);
     l.variant = col_datum_out(0, kVariant);
     l.config = col_datum_out(0, kConfig);
-    if (l.variant) {
-        bool is_null = false;
-        Datum ts = pg_call([&] {
-            return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, kAssignedAt,
-                                 &is_null);
-        });
-        l.assigned_at = ts;  // timestamptz is pass-by-value
-    }
+    if (l.variant)
+        if (std::optional<TimestampTz> at = col_timestamptz(0, kAssignedAt))
+            l.assigned_at = TimestampTzGetDatum(*at);
     return l;
 }
 

@@ -284,10 +284,8 @@ ABX_SQL_FUNCTION(abx_get_experiment) {
     Access access = authorize(Right::ExperimentsRead, "abx.experiment", arg_text_opt(fcinfo, 1));
     spi_connect();
     // An organization reads its own experiment, else the global one of that code.
-    std::optional<std::int64_t> id = find_experiment_id(code, access.organization);
-    if (!id && access.organization) id = find_experiment_id(code, std::nullopt);
-    if (!id) experiment_not_found(code, access.organization);
-    return finish_with_document(*id);
+    std::int64_t id = find_own_or_global_experiment(code, access.organization);
+    return finish_with_document(id);
 }
 
 ABX_SQL_FUNCTION(abx_start) {

@@ -30,8 +30,7 @@ UPDATE abx.experiments SET updated_at = $3 WHERE id = $1 AND EXISTS (SELECT 1 FR
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_fail_fast_check) {
-    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.fail_fast_check", std::nullopt),
-                            Right::ExperimentsAdmin, "abx.fail_fast_check");
+    require_platform(Right::ExperimentsAdmin, "abx.fail_fast_check");
     spi_connect();
     std::uint64_t n = running_ab.run(nullptr, nullptr, false);
     std::vector<std::int64_t> ids;
@@ -72,16 +71,7 @@ ABX_SQL_FUNCTION(abx_fail_fast_check) {
                     action = "denied";
                     outcome["reason"] =
                         "autonomy is off (abx.allow_autonomy or the organization's policy)";
-                    AuditRecord r;
-                    r.action = "policy.deny";
-                    r.target = "experiment:" + std::to_string(id);
-                    r.organization_id = in.experiment.organization_id;
-                    r.experiment_id = id;
-                    r.change = {
-                        {"feature", "fail_fast"}, {"reason", outcome["reason"]}, {"flag", outcome}};
-                    r.refused = AuditRecord::Refusal{calling_role(), std::nullopt, std::nullopt,
-                                                     "policy", abx_now()};
-                    append_audit(r);
+                    audit_policy_denial(in, "fail_fast", outcome["reason"], {{"flag", outcome}});
                 } else {
                     Args s(3);
                     s.set(0, Int64GetDatum(id)).set(1, text_datum(flag.variant));
@@ -92,15 +82,10 @@ ABX_SQL_FUNCTION(abx_fail_fast_check) {
                         continue;
                     }
                     action = "stopped";
-                    AuditRecord r;
-                    r.action = "experiment.fail_fast_stop";
-                    r.target = "experiment:" + std::to_string(id);
-                    r.organization_id = in.experiment.organization_id;
-                    r.experiment_id = id;
-                    r.change = {{"before", {{"weight", weight}}},
-                                {"after", {{"weight", 0}}},
-                                {"flag", outcome}};
-                    append_audit(r);
+                    audit_experiment("experiment.fail_fast_stop", in,
+                                     {{"before", {{"weight", weight}}},
+                                      {"after", {{"weight", 0}}},
+                                      {"flag", outcome}});
                     emit(OutboxEvent{"experiment.variant_stopped", "critical",
                                      in.experiment.organization_id, id, outcome});
                 }

@@ -35,11 +35,7 @@ JobRow read_job(std::uint64_t row) {
     j.max_runtime_ms = (long)*col_int64(row, 8);
     j.max_retries = (int)*col_int64(row, 9);
     j.backoff_us = *col_int64(row, 10);
-    bool is_null = false;
-    j.slot = pg_call([&] {
-        return DatumGetTimestampTz(
-            SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 11, &is_null));
-    });
+    j.slot = *col_timestamptz(row, 11);
     j.attempt = (int)*col_int64(row, 12);
     return j;
 }
@@ -178,11 +174,6 @@ std::int64_t interval_us(Datum d) {
            (std::int64_t)i->month * DAYS_PER_MONTH * USECS_PER_DAY;
 }
 
-void require_platform_admin(const char* function) {
-    Access access = authorize(Right::ExperimentsAdmin, function, std::nullopt);
-    require_no_organization(access, Right::ExperimentsAdmin, function);
-}
-
 const std::string kJobById = std::string("SELECT ") + kJobColumns + " FROM abx.jobs WHERE id = $1";
 const std::string kJobByName =
     std::string("SELECT ") + kJobColumns + " FROM abx.jobs WHERE name = $1 FOR UPDATE";
@@ -250,7 +241,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING i
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_add_job) {
-    require_platform_admin("abx.add_job");
+    require_platform(Right::ExperimentsAdmin, "abx.add_job");
     JobRow j;
     j.name = arg_text(fcinfo, 0, "name");
     j.command = arg_text(fcinfo, 1, "command");
@@ -334,7 +325,7 @@ Statement job_by_id_statement(kJobById, {INT8OID});
 // Changes a job. A new command makes the caller its owner: a command always runs with the rights
 // of whoever wrote it. A new schedule starts from now; next_run_at moves the next run.
 ABX_SQL_FUNCTION(abx_alter_job) {
-    require_platform_admin("abx.alter_job");
+    require_platform(Right::ExperimentsAdmin, "abx.alter_job");
     std::string name = arg_text(fcinfo, 0, "name");
     if (PG_ARGISNULL(1)) null_field("changes");
     nlohmann::json changes = arg_jsonb(fcinfo, 1);
@@ -399,7 +390,7 @@ RETURNING id)SQL",
 // Runs a job now in this transaction, as the caller (not the owner: a manual run lends no one
 // else's rights); the outcome is recorded as a manual run and returned, a failure included.
 ABX_SQL_FUNCTION(abx_run_job) {
-    require_platform_admin("abx.run_job");
+    require_platform(Right::ExperimentsAdmin, "abx.run_job");
     std::string name = arg_text(fcinfo, 0, "name");
     spi_connect();
     JobRow job = load_job(name);
@@ -460,7 +451,7 @@ Statement prune_runs(
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_prune_job_runs) {
-    require_platform_admin("abx.prune_job_runs");
+    require_platform(Right::ExperimentsAdmin, "abx.prune_job_runs");
     if (PG_ARGISNULL(0)) null_field("keep");
     validate_job_interval(interval_us(PG_GETARG_DATUM(0)), "keep");
     spi_connect();

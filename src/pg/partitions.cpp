@@ -22,17 +22,6 @@ SELECT pg_catalog.to_char(d, 'YYYYMMDD'), pg_catalog.to_char(d, 'YYYY-MM-DD'),
 }  // namespace
 
 namespace abx::pg {
-namespace {
-
-std::string quote_identifier(const std::string& name) {
-    return pg_call([&] { return (const char*)::quote_identifier(name.c_str()); });
-}
-
-std::string quote_literal(const std::string& text) {
-    return pg_call([&] { return (const char*)quote_literal_cstr(text.c_str()); });
-}
-
-}  // namespace
 
 std::uint64_t ensure_event_partitions(int days_ahead) {
     // One maintainer at a time; concurrent callers wait and then find nothing left to do.
@@ -56,13 +45,13 @@ std::uint64_t ensure_event_partitions(int days_ahead) {
         spi_exec("LOCK TABLE abx.events IN SHARE ROW EXCLUSIVE MODE");
     for (const Day& d : days) {
         std::string name = "events_p" + d.suffix;
-        std::string table = "abx." + quote_identifier(name);
-        std::string lo = quote_literal(d.from + " 00:00:00+00");
-        std::string hi = quote_literal(d.to + " 00:00:00+00");
+        std::string table = "abx." + sql_identifier(name);
+        std::string lo = sql_literal(d.from + " 00:00:00+00");
+        std::string hi = sql_literal(d.to + " 00:00:00+00");
         spi_exec("CREATE TABLE " + table + " (LIKE abx.events INCLUDING DEFAULTS)");
         // The aggregation window's index belongs to each partition (there is none on abx.events:
         // an extension-owned partitioned index breaks pg_restore of runtime partitions).
-        spi_exec("CREATE INDEX " + quote_identifier(name + "_window") + " ON " + table +
+        spi_exec("CREATE INDEX " + sql_identifier(name + "_window") + " ON " + table +
                  " (experiment_id, xid)");
         spi_exec("WITH moved AS (DELETE FROM abx.events_default WHERE ts >= " + lo + " AND ts < " +
                  hi + " RETURNING *) INSERT INTO " + table + " SELECT * FROM moved");

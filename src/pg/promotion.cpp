@@ -16,6 +16,18 @@ using namespace abx::pg;
 
 namespace {
 
+void audit_experiment_as(const std::string& action, const AnalysisInput& in, nlohmann::json change,
+                         std::optional<AuditRecord::Refusal> refused) {
+    AuditRecord r;
+    r.action = action;
+    r.target = "experiment:" + std::to_string(in.experiment.id);
+    r.organization_id = in.experiment.organization_id;
+    r.experiment_id = in.experiment.id;
+    r.change = std::move(change);
+    r.refused = std::move(refused);
+    append_audit(r);
+}
+
 Statement state_of(R"SQL(
 SELECT status, jsonb_build_object('status', status, 'completed_at', completed_at,
                                   'winner_variant', winner_variant,
@@ -94,6 +106,20 @@ UPDATE abx.experiments SET winner_variant = $2, winner_decided_at = $3, winner_r
 
 }  // namespace
 
+void abx::pg::audit_experiment(const std::string& action, const AnalysisInput& in,
+                               nlohmann::json change) {
+    audit_experiment_as(action, in, std::move(change), std::nullopt);
+}
+
+void abx::pg::audit_policy_denial(const AnalysisInput& in, const std::string& feature,
+                                  const std::string& reason, const nlohmann::json& detail) {
+    nlohmann::json change = {{"feature", feature}, {"reason", reason}};
+    change.update(detail);
+    audit_experiment_as(
+        "policy.deny", in, std::move(change),
+        AuditRecord::Refusal{calling_role(), std::nullopt, std::nullopt, "policy", abx_now()});
+}
+
 bool abx::pg::organization_allows_autonomy(const std::optional<std::int64_t>& organization_id) {
     if (!organization_id) return true;
     Args o(1);
@@ -124,18 +150,6 @@ std::int32_t variant_id_of(const AnalysisInput& in, const std::string& key) {
         if (v.spec.key == key) return (std::int32_t)v.id;
     invalid_field("variant",
                   "experiment \"" + in.experiment.spec.code + "\" has no variant \"" + key + "\"");
-}
-
-void audit_experiment(const std::string& action, const AnalysisInput& in, nlohmann::json change,
-                      std::optional<AuditRecord::Refusal> refused = std::nullopt) {
-    AuditRecord r;
-    r.action = action;
-    r.target = "experiment:" + std::to_string(in.experiment.id);
-    r.organization_id = in.experiment.organization_id;
-    r.experiment_id = in.experiment.id;
-    r.change = std::move(change);
-    r.refused = std::move(refused);
-    append_audit(r);
 }
 
 void emit_for(const AnalysisInput& in, const std::string& type, const std::string& level,
@@ -278,22 +292,40 @@ ABX_SQL_FUNCTION(abx_rollback) {
     return jsonb_datum(record);
 }
 
-ABX_SQL_FUNCTION(abx_approve) {
-    AnalysisInput in = load_for_change(fcinfo, 1, "abx.approve");
+namespace {
+
+struct PendingApproval {
+    std::int64_t id;
+    std::string winner;
+};
+
+// The experiment's open approval request, locked (P0002 without one).
+PendingApproval pending_approval(const AnalysisInput& in) {
     Args id(1);
     id.set(0, Int64GetDatum(in.experiment.id));
     if (pending_of.run(id.values(), id.nulls(), false, 1) == 0)
         throw Error(sqlstate::kNoDataFound,
                     "experiment \"" + in.experiment.spec.code + "\" has no pending approval");
-    std::int64_t approval = *col_int64(0, 1);
-    std::string winner = *col_text(0, 2);
-    analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
-    nlohmann::json record = promote(in, winner, "auto", "approved", evaluation);
+    return {*col_int64(0, 1), *col_text(0, 2)};
+}
+
+void close_approval(std::int64_t approval, const char* status, const std::string& by,
+                    const std::optional<std::string>& reason) {
     Args d(5);
-    d.set(0, Int64GetDatum(approval)).set(1, text_datum("approved"));
-    d.set(2, TimestampTzGetDatum(abx_now())).set(3, text_datum(calling_role())).null(4);
+    d.set(0, Int64GetDatum(approval)).set(1, text_datum(status));
+    d.set(2, TimestampTzGetDatum(abx_now())).set(3, text_datum(by)).set_or_null(4, reason);
     decide_approval.run(d.values(), d.nulls(), false);
-    record["approval"] = approval;
+}
+
+}  // namespace
+
+ABX_SQL_FUNCTION(abx_approve) {
+    AnalysisInput in = load_for_change(fcinfo, 1, "abx.approve");
+    PendingApproval pending = pending_approval(in);
+    analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
+    nlohmann::json record = promote(in, pending.winner, "auto", "approved", evaluation);
+    close_approval(pending.id, "approved", calling_role(), std::nullopt);
+    record["approval"] = pending.id;
     spi_finish();
     return jsonb_datum(record);
 }
@@ -301,18 +333,11 @@ ABX_SQL_FUNCTION(abx_approve) {
 ABX_SQL_FUNCTION(abx_reject) {
     AnalysisInput in = load_for_change(fcinfo, 2, "abx.reject");
     std::string reason = arg_text(fcinfo, 1, "reason");
-    Args id(1);
-    id.set(0, Int64GetDatum(in.experiment.id));
-    if (pending_of.run(id.values(), id.nulls(), false, 1) == 0)
-        throw Error(sqlstate::kNoDataFound,
-                    "experiment \"" + in.experiment.spec.code + "\" has no pending approval");
-    std::int64_t approval = *col_int64(0, 1);
-    std::string winner = *col_text(0, 2);
+    PendingApproval pending = pending_approval(in);
+    std::int64_t approval = pending.id;
+    const std::string& winner = pending.winner;
     std::string by = calling_role();
-    Args d(5);
-    d.set(0, Int64GetDatum(approval)).set(1, text_datum("rejected"));
-    d.set(2, TimestampTzGetDatum(abx_now())).set(3, text_datum(by)).set(4, text_datum(reason));
-    decide_approval.run(d.values(), d.nulls(), false);
+    close_approval(approval, "rejected", by, reason);
     nlohmann::json record = {{"approval", approval},
                              {"winner", winner},
                              {"status", "rejected"},
@@ -343,8 +368,7 @@ ABX_SQL_FUNCTION(abx_promotion_history) {
 // automatic policy promotes, asks for approval, or is denied by the autonomy gate (audited as a
 // policy denial, counted in abx.audit_failures).
 ABX_SQL_FUNCTION(abx_auto_promote) {
-    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.auto_promote", std::nullopt),
-                            Right::ExperimentsAdmin, "abx.auto_promote");
+    require_platform(Right::ExperimentsAdmin, "abx.auto_promote");
     spi_connect();
     std::uint64_t n = running.run(nullptr, nullptr, false);
     std::vector<std::int64_t> ids;
@@ -415,12 +439,7 @@ ABX_SQL_FUNCTION(abx_auto_promote) {
                 audit_experiment("experiment.approval_requested", in, {{"after", request}});
                 emit_for(in, "experiment.approval_requested", "warning", request);
             } else if (d.action == AutoAction::Denied) {
-                AuditRecord::Refusal refusal{calling_role(), std::nullopt, std::nullopt, "policy",
-                                             abx_now()};
-                audit_experiment(
-                    "policy.deny", in,
-                    {{"feature", "auto_promotion"}, {"reason", d.reason}, {"winner", *ev.winner}},
-                    refusal);
+                audit_policy_denial(in, "auto_promotion", d.reason, {{"winner", *ev.winner}});
             }
         });
         if (failure) {
@@ -445,8 +464,7 @@ ON CONFLICT (organization_id) DO UPDATE
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_set_autonomy) {
-    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.set_autonomy", std::nullopt),
-                            Right::ExperimentsAdmin, "abx.set_autonomy");
+    require_platform(Right::ExperimentsAdmin, "abx.set_autonomy");
     std::string org = arg_text(fcinfo, 0, "organization");
     if (PG_ARGISNULL(1)) null_field("allow");
     bool allow = PG_GETARG_BOOL(1);

@@ -110,10 +110,8 @@ ABX_SQL_FUNCTION(abx_winner) {
     std::string code = arg_text(fcinfo, 0, "experiment");
     Access access = authorize(Right::WinnerRead, "abx.winner", arg_text_opt(fcinfo, 1));
     spi_connect();
-    std::optional<std::int64_t> id = find_experiment_id(code, access.organization);
-    if (!id && access.organization) id = find_experiment_id(code, std::nullopt);
-    if (!id) experiment_not_found(code, access.organization);
-    AnalysisInput in = load_analysis_input(*id, true);
+    std::int64_t id = find_own_or_global_experiment(code, access.organization);
+    AnalysisInput in = load_analysis_input(id, true);
     analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
     spi_finish();
     nlohmann::json out = {{"experiment", code},

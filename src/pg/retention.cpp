@@ -34,16 +34,10 @@ Statement cutoff_of(
 Statement delete_buckets("DELETE FROM abx.metric_buckets WHERE bucket_start < $1",
                          {TIMESTAMPTZOID});
 
-std::string quoted(const std::string& name) {
-    return "abx." +
-           std::string(pg_call([&] { return (const char*)quote_identifier(name.c_str()); }));
-}
-
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_retention) {
-    require_no_organization(authorize(Right::ExperimentsAdmin, "abx.retention", std::nullopt),
-                            Right::ExperimentsAdmin, "abx.retention");
+    require_platform(Right::ExperimentsAdmin, "abx.retention");
     spi_connect();
     // No partition is created or dropped by anyone else meanwhile.
     spi_exec(
@@ -64,7 +58,7 @@ ABX_SQL_FUNCTION(abx_retention) {
     std::vector<std::pair<std::string, std::string>> candidates;
     for (std::uint64_t r = 0; r < n; ++r) candidates.emplace_back(*col_text(r, 1), *col_text(r, 2));
     for (const auto& [name, day] : candidates) {
-        std::string table = quoted(name);
+        std::string table = "abx." + sql_identifier(name);
         // New rows wait (a backfilled event may still be landing here); the check below then
         // sees every committed row with a fresh snapshot.
         spi_exec("LOCK TABLE " + table + " IN SHARE MODE");

@@ -71,6 +71,14 @@ void spi_finish() {
     });
 }
 
+std::string sql_identifier(const std::string& name) {
+    return pg_call([&] { return (const char*)quote_identifier(name.c_str()); });
+}
+
+std::string sql_literal(const std::string& text) {
+    return pg_call([&] { return (const char*)quote_literal_cstr(text.c_str()); });
+}
+
 std::uint64_t spi_exec(const std::string& sql, bool read_only) {
     const char* text = sql.c_str();
     return pg_call([&]() -> std::uint64_t {
@@ -146,6 +154,12 @@ std::optional<std::int64_t> col_int64(std::uint64_t row, int col) {
     if (type == INT4OID) return (std::int64_t)DatumGetInt32(c.value);
     if (type == INT2OID) return (std::int64_t)DatumGetInt16(c.value);
     return (std::int64_t)DatumGetInt64(c.value);
+}
+
+std::optional<TimestampTz> col_timestamptz(std::uint64_t row, int col) {
+    Cell c = cell(row, col);
+    if (c.is_null) return std::nullopt;
+    return DatumGetTimestampTz(c.value);
 }
 
 std::optional<double> col_float8(std::uint64_t row, int col) {

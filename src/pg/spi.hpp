@@ -53,6 +53,10 @@ class Args {
 
 void spi_connect();
 void spi_finish();
+// Quoting for SQL built at run time (DDL on generated names): quote_identifier, quote_literal.
+std::string sql_identifier(const std::string& name);
+std::string sql_literal(const std::string& text);
+
 // Runs a one-off statement without arguments (DDL from maintenance functions).
 std::uint64_t spi_exec(const std::string& sql, bool read_only = false);
 
@@ -61,6 +65,7 @@ std::optional<std::string> col_text(std::uint64_t row, int col);
 std::optional<std::int64_t> col_int64(std::uint64_t row, int col);
 std::optional<double> col_float8(std::uint64_t row, int col);
 std::optional<bool> col_bool(std::uint64_t row, int col);
+std::optional<TimestampTz> col_timestamptz(std::uint64_t row, int col);  // by value, not a varlena
 std::optional<nlohmann::json> col_jsonb(std::uint64_t row, int col);
 // The bytes of a text or bytea Datum (detoasted as needed).
 std::string varlena_bytes(Datum value);

@@ -164,6 +164,14 @@ std::optional<std::int64_t> find_experiment_id(const std::string& code,
     return col_int64(0, 1);
 }
 
+std::int64_t find_own_or_global_experiment(const std::string& code,
+                                           const std::optional<std::string>& org_key) {
+    std::optional<std::int64_t> id = find_experiment_id(code, org_key);
+    if (!id && org_key) id = find_experiment_id(code, std::nullopt);
+    if (!id) experiment_not_found(code, org_key);
+    return *id;
+}
+
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id) {
     Args args(1);
     args.set(0, Int64GetDatum(experiment_id));

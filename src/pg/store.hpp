@@ -38,6 +38,11 @@ std::optional<std::int64_t> find_experiment_id(const std::string& code,
 // experiments are completed: callers ask only for completed ones).
 std::optional<std::int32_t> promoted_variant(std::int64_t experiment_id, bool read_only);
 
+// The organization's own experiment with this code, else the global one (the documents and the
+// winner are readable from every organization); P0002 naming code and scope without either.
+std::int64_t find_own_or_global_experiment(const std::string& code,
+                                           const std::optional<std::string>& org_key);
+
 // The experiment with this id (Error P0002 if there is none).
 StoredExperiment load_experiment_by_id(std::int64_t experiment_id);
 
