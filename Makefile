@@ -32,7 +32,7 @@ EXTRA_CLEAN = $(OBJS:.o=.d)
 # The core is compiled as the core, even inside abx.so.
 src/core/%.o: override CPPFLAGS += -DABX_CORE_BUILD
 
-.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis format
+.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis bench-http format
 deps:
 	@bash scripts/deps.sh
 core:
@@ -41,13 +41,26 @@ core:
 demo:
 	@bash scripts/demo.sh
 demo-stop:
+	@bash scripts/gateway.sh stop demo
 	@bash scripts/cluster.sh stop demo
 test:
 	@bash scripts/test.sh
-bench: bench-api bench-analysis
+bench: bench-api bench-analysis bench-http
 bench-api:
 	@bash bench/run.sh
 bench-analysis:
 	@BENCH_NO_BUILD=1 bash bench/aggregation/run.sh
+bench-http:
+	@BENCH_NO_BUILD=1 bash bench/http/run.sh
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+# `make install` also installs abx-http (built by CMake) next to the extension.
+GATEWAY_BINDIR ?= /usr/local/bin
+.PHONY: gateway install-gateway
+gateway:
+	cmake -S . -B build/core -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/core --target abx-http -j$$(nproc)
+install: install-gateway
+install-gateway: gateway
+	install -D -m 755 build/core/abx-http $(DESTDIR)$(GATEWAY_BINDIR)/abx-http

@@ -4,8 +4,8 @@ source "$(dirname "$0")/common.sh"
 PACKAGES=(
     build-essential g++ cmake make pkg-config git python3
     postgresql-15 postgresql-client-15 postgresql-server-dev-15
-    libssl-dev nlohmann-json3-dev libboost-dev libgtest-dev libgmock-dev
-    clang-format
+    libssl-dev libpq-dev nlohmann-json3-dev libboost-dev libgtest-dev libgmock-dev
+    clang-format curl openssl prometheus wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

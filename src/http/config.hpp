@@ -1,0 +1,58 @@
+// abx-http's configuration: one file of `key = value` lines ('#' starts a comment), each key
+// overridable by an environment variable ABX_HTTP_<KEY> (upper case). Unknown keys and bad values
+// are refused with a message naming the key, so a typo never starts a gateway with a default.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace abx::http {
+
+struct Config {
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 8080;
+    int threads = 2;     // one event loop each, with its own share of the pool
+    std::string db_uri;  // libpq conninfo of the gateway's login role (member of abx_gateway)
+    int pool_size = 8;
+    int pool_timeout_ms = 2000;      // waiting for a free connection longer than this is a 503
+    int retry_after_seconds = 5;     // Retry-After of a 503
+    int request_timeout_ms = 30000;  // statement_timeout of each call
+    std::size_t max_body_bytes = 1 << 20;
+    std::size_t max_header_bytes = 16 << 10;
+    int idle_timeout_seconds = 60;
+
+    // JWT: an HS256 secret (≥ 32 bytes) and/or public keys; the algorithm is pinned by the key.
+    std::string jwt_secret;
+    std::string jwt_secret_kid;  // needed when several keys are configured (tokens name their kid)
+    std::vector<std::string> jwt_public_keys;  // "RS256:kid:/path/key.pem" or "ES256:kid:/path"
+    std::string jwks_file;
+    std::optional<std::string> jwt_audience;
+    bool jwt_require_audience = false;
+    int jwt_leeway_seconds = 30;
+    std::size_t max_token_bytes = 8192;
+    std::string jwt_role_claim = "role";
+    std::string jwt_default_role;  // for tokens without the role claim; empty: refused
+
+    // Seed 004's Basic-auth superadmin (off unless both are set); the hash is
+    // "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>", made by `abx-http hash-password`.
+    std::string superadmin_user;
+    std::string superadmin_password_hash;
+
+    // Requests per minute per client IP and route group; 0 = unlimited.
+    std::map<std::string, int> rate_limits = {
+        {"public", 60}, {"api", 0}, {"admin", 0}, {"internal", 60}, {"meta", 600}};
+
+    std::string version = "0.4.0";
+};
+
+// Parses the file's text, then applies the environment (name → value). Throws
+// std::invalid_argument naming the key (and line) on anything it does not accept.
+Config parse_config(const std::string& text, const std::map<std::string, std::string>& env);
+
+// The environment variables of this process that start with ABX_HTTP_.
+std::map<std::string, std::string> abx_environment();
+
+}  // namespace abx::http

@@ -1,0 +1,407 @@
+#include "server.hpp"
+
+#include <csignal>
+
+#include <boost/beast/core.hpp>
+#include <openssl/rand.h>
+
+#include "auth.hpp"
+#include "errors.hpp"
+#include "openapi.hpp"
+#include "routes.hpp"
+
+namespace abx::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using namespace std::chrono_literals;
+
+struct Gateway::Worker {
+    asio::io_context io{1};
+    std::unique_ptr<PgPool> pool;
+    std::optional<tcp::acceptor> acceptor;
+    std::thread thread;
+};
+
+namespace {
+constexpr const char* kSettingsSql =
+    "SELECT pg_catalog.set_config('role', $1, true), "
+    "pg_catalog.set_config('request.jwt.claims', $2, true), "
+    "pg_catalog.set_config('abx.organization', $3, true), "
+    "pg_catalog.set_config('request.id', $4, true), "
+    "pg_catalog.set_config('request.internal_token', $5, true), "
+    "pg_catalog.set_config('statement_timeout', $6, true)";
+
+// Validates a JSON body without building it (the database parses it once, as jsonb): memory
+// stays near the body's size, and the error names the byte where parsing stopped.
+struct JsonChecker : nlohmann::json::json_sax_t {
+    std::string error;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t position, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+        error = "malformed JSON body at byte " + std::to_string(position) + ": " + e.what();
+        return false;
+    }
+};
+
+std::string request_id(std::string_view given) {
+    bool ok = !given.empty() && given.size() <= 64;
+    for (char c : given)
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (ok) return std::string(given);
+    unsigned char bytes[12];
+    RAND_bytes(bytes, sizeof bytes);
+    static const char* digits = "0123456789abcdef";
+    std::string id;
+    for (unsigned char b : bytes) {
+        id += digits[b >> 4];
+        id += digits[b & 15];
+    }
+    return id;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool is_json_content_type(std::string_view ct) {
+    std::string_view base = ct.substr(0, ct.find(';'));
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    std::string lower(base);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
+}
+}  // namespace
+
+Gateway::Gateway(Config config, jwt::KeySet keys)
+    : config_(std::move(config)),
+      keys_(std::move(keys)),
+      pg_state_(std::make_shared<SharedPgState>()) {}
+
+Gateway::~Gateway() = default;
+
+Response Gateway::error(int status, std::string_view code, std::string_view message,
+                        bool envelope) const {
+    nlohmann::json body = error_body(code, message);
+    if (envelope) body["success"] = false;
+    return Response(status, body.dump());
+}
+
+asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::string& client) {
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view query_text =
+        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
+    Method method =
+        parse_method(std::string_view(req.method_string().data(), req.method_string().size()));
+
+    Match m = match_route(method, path);
+    if (!m.error.empty()) co_return error(400, "ABX400", m.error);
+    if (!m.route) {
+        if (m.path_known) {
+            Response r = error(405, "ABX405", "method not allowed on this path");
+            r.headers.emplace_back("Allow", m.allow);
+            co_return r;
+        }
+        co_return error(404, "ABX404", "no route for " + std::string(path));
+    }
+    const Route& route = *m.route;
+
+    auto limit = config_.rate_limits.find(std::string(route.group));
+    if (limit != config_.rate_limits.end()) {
+        double now =
+            std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        auto d = limiter_.take(std::string(route.group) + "|" + client, limit->second, now);
+        if (!d.allowed) {
+            Response r = error(
+                429, "ABX429",
+                "rate limit of " + std::to_string(limit->second) + " requests per minute exceeded",
+                route.envelope);
+            r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_seconds));
+            co_return r;
+        }
+    }
+
+    switch (route.builtin) {
+        case Builtin::Health: {
+            double up =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+            co_return Response{200,
+                               nlohmann::json{{"status", "ok"}, {"uptime_seconds", up}}.dump()};
+        }
+        case Builtin::Version:
+            co_return Response{
+                200, nlohmann::json{{"name", "abx-http"}, {"version", config_.version}}.dump()};
+        case Builtin::OpenApi:
+            co_return Response{200, openapi_document(config_.version).dump(2)};
+        default:
+            break;
+    }
+
+    std::shared_ptr<const std::set<std::string>> roles;
+    {
+        std::lock_guard lock(pg_state_->mutex);
+        roles = pg_state_->allowed_roles;
+    }
+    auto authorization = req[bhttp::field::authorization];
+    AuthContext ctx{config_, keys_, roles,
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count()};
+    AuthOutcome auth =
+        authenticate(route, std::string_view(authorization.data(), authorization.size()), ctx);
+    if (auth.status != 0) {
+        Response r = error(auth.status, auth.status == 401 ? "ABX401" : "ABX503", auth.message,
+                           route.envelope);
+        if (auth.status == 401)
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        else
+            r.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+        co_return r;
+    }
+
+    // The request as the function's three arguments: path, query, body.
+    nlohmann::json path_json = nlohmann::json::object(), query_json = nlohmann::json::object();
+    for (auto& [k, v] : m.params) path_json[k] = v;
+    auto query = parse_query(query_text);
+    if (!query)
+        co_return error(400, "ABX400",
+                        "the query string has a bad percent escape, a NUL byte or invalid UTF-8",
+                        route.envelope);
+    for (auto& [k, v] : *query) query_json[k] = v;
+    std::string body = "null";
+    if (!req.body().empty()) {
+        auto ct = req[bhttp::field::content_type];
+        if (!is_json_content_type(std::string_view(ct.data(), ct.size())))
+            co_return error(415, "ABX415", "the body must be JSON (Content-Type: application/json)",
+                            route.envelope);
+        JsonChecker checker;
+        if (!nlohmann::json::sax_parse(req.body(), &checker))
+            co_return error(400, "ABX400", checker.error, route.envelope);
+        body = std::move(req.body());  // one copy of a large body: this one, then libpq's
+    }
+    std::string org;
+    if (auto h = req["x-org-id"]; !h.empty())
+        org = std::string(h.data(), h.size());
+    else if (auto it = query_json.find("orgId"); it != query_json.end())
+        org = it->get<std::string>();
+    if (!valid_utf8(org) || org.find('\0') != std::string::npos)
+        co_return error(400, "ABX400", "invalid x-org-id", route.envelope);
+    auto rid_header = req["x-request-id"];
+    std::string rid = request_id(std::string_view(rid_header.data(), rid_header.size()));
+
+    const bool readiness = route.function == "abx.http_readiness";
+    PgConnection* c = co_await w.pool->acquire();
+    if (!c) {
+        Response r = error(503, "ABX503", "no database connection available", route.envelope);
+        if (readiness) {
+            // The db probe failed: the gateway answers for the database (seed 003: not_ready).
+            metrics_.readiness("db", "fail");
+            r.body =
+                nlohmann::json{
+                    {"status", "not_ready"},
+                    {"checks",
+                     {{"db", {{"status", "fail"}, {"message", "no database connection"}}}}}}
+                    .dump();
+        }
+        r.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+        r.headers.emplace_back("X-Request-Id", rid);
+        co_return r;
+    }
+    metrics_.database_call();
+    std::vector<Statement> statements = {
+        {route.read_only ? "BEGIN READ ONLY" : "BEGIN", "", {}},
+        {kSettingsSql,
+         "abx_settings",
+         {auth.caller.role, auth.caller.claims, org, rid, auth.caller.internal_token,
+          std::to_string(config_.request_timeout_ms)}},
+        {"SELECT " + std::string(route.function) + "($1::jsonb, $2::jsonb, $3::jsonb)",
+         "abx_fn_" + std::string(route.function),
+         {path_json.dump(), query_json.dump(), body}},
+        {"COMMIT", "", {}},
+    };
+    PipelineResult result =
+        co_await c->run(statements, std::chrono::milliseconds(config_.request_timeout_ms) + 5s);
+    w.pool->release(c);
+
+    Response r;
+    if (result.connection_lost) {
+        r = error(503, "ABX503", "the database connection was lost; the outcome is unknown",
+                  route.envelope);
+        r.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+    } else if (result.error) {
+        const PgError& e = *result.error;
+        ErrorMapping mapping = map_sqlstate(e.sqlstate, auth.caller.authenticated);
+        nlohmann::json b = error_body(e.sqlstate, e.message, e.detail, e.hint);
+        if (route.envelope) b["success"] = false;
+        r = Response{mapping.status, b.dump()};
+        if (mapping.retry_after)
+            r.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+        if (mapping.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    } else {
+        std::string value = result.first_column[2].empty() ? "null" : result.first_column[2][0];
+        r = Response{route.status, value};
+        if (route.builtin == Builtin::Metrics) {
+            r.body = metrics_.render(nlohmann::json::parse(value, nullptr, false),
+                                     w.pool->healthy_count(), w.pool->size());
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        } else if (readiness) {
+            nlohmann::json doc = nlohmann::json::parse(value, nullptr, false);
+            if (doc.is_object() && doc.contains("checks") && doc["checks"].is_object())
+                for (auto& [check, v] : doc["checks"].items())
+                    if (v.is_object() && v.contains("status") && v["status"].is_string())
+                        metrics_.readiness(check, v["status"].get<std::string>());
+            if (doc.is_object() && doc.value("status", "") == "not_ready") r.status = 503;
+        }
+    }
+    if (readiness && result.connection_lost) metrics_.readiness("db", "fail");
+    r.headers.emplace_back("X-Request-Id", rid);
+    co_return r;
+}
+
+asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
+    error_code ec;
+    std::string client = socket.remote_endpoint(ec).address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(config_.max_header_bytes));
+        parser.body_limit(config_.max_body_bytes);
+        stream.expires_after(std::chrono::seconds(config_.idle_timeout_seconds));
+        co_await bhttp::async_read(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::eof || ec == asio::error::connection_reset ||
+            ec == asio::error::operation_aborted)
+            break;
+        Response res;
+        bool keep_alive = false;
+        unsigned version = 11;
+        auto start = std::chrono::steady_clock::now();
+        std::string route_label = "unmatched", method_label = "OTHER";
+        if (ec) {
+            if (ec == bhttp::error::body_limit)
+                res = error(
+                    413, "ABX413",
+                    "the body is larger than " + std::to_string(config_.max_body_bytes) + " bytes");
+            else if (ec == bhttp::error::header_limit)
+                res = error(431, "ABX431",
+                            "the request headers are larger than " +
+                                std::to_string(config_.max_header_bytes) + " bytes");
+            else
+                res = error(400, "ABX400", "malformed HTTP request: " + ec.message());
+        } else {
+            Request& req = parser.get();
+            version = req.version();
+            keep_alive = req.keep_alive() && !stopping_;
+            std::string_view target(req.target().data(), req.target().size());
+            Match m = match_route(parse_method(std::string_view(req.method_string().data(),
+                                                                req.method_string().size())),
+                                  target.substr(0, target.find('?')));
+            if (m.route) {
+                route_label = std::string(m.route->pattern);
+                method_label = std::string(method_name(m.route->method));
+            }
+            ++in_flight_;
+            res = co_await handle(w, req, client);
+            --in_flight_;
+            if (m.route && m.route->function == "abx.http_assignment" && res.status == 200)
+                metrics_.decision(ms_since(start));
+        }
+        metrics_.request(route_label, method_label, res.status, ms_since(start));
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+        out.set(bhttp::field::server, "abx-http/" + config_.version);
+        out.set(bhttp::field::content_type, res.content_type);
+        for (auto& [k, v] : res.headers) out.set(k, v);
+        out.body() = std::move(res.body);
+        out.keep_alive(keep_alive);
+        out.prepare_payload();
+        stream.expires_after(30s);
+        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !keep_alive) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> Gateway::accept(Worker& w) {
+    for (;;) {
+        error_code ec;
+        tcp::socket socket =
+            co_await w.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || stopping_) co_return;
+        if (ec) continue;
+        socket.set_option(tcp::no_delay(true), ec);
+        asio::co_spawn(w.io, session(w, std::move(socket)), asio::detached);
+    }
+}
+
+void Gateway::shutdown() {
+    stopping_ = true;
+    for (auto& w : workers_)
+        asio::post(w->io, [&w = *w] {
+            error_code ec;
+            if (w.acceptor) w.acceptor->close(ec);
+        });
+}
+
+int Gateway::run() {
+    tcp::endpoint endpoint(asio::ip::make_address(config_.listen_host),
+                           static_cast<unsigned short>(config_.listen_port));
+    int share = std::max(1, config_.pool_size / config_.threads);
+    for (int i = 0; i < config_.threads; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->acceptor.emplace(w->io);
+        w->acceptor->open(endpoint.protocol());
+        w->acceptor->set_option(tcp::acceptor::reuse_address(true));
+        int one = 1;
+        ::setsockopt(w->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (i > 0) endpoint.port(static_cast<unsigned short>(bound_port_.load()));
+        w->acceptor->bind(endpoint);
+        w->acceptor->listen(asio::socket_base::max_listen_connections);
+        if (i == 0) bound_port_ = w->acceptor->local_endpoint().port();
+        int size =
+            i == config_.threads - 1 ? config_.pool_size - share * (config_.threads - 1) : share;
+        w->pool =
+            std::make_unique<PgPool>(w->io, config_.db_uri, std::max(1, size),
+                                     std::chrono::milliseconds(config_.pool_timeout_ms), pg_state_);
+        workers_.push_back(std::move(w));
+    }
+    // Signals on a loop of their own: SIGTERM stops accepting, the requests in flight finish.
+    asio::io_context control;
+    asio::signal_set signals(control, SIGTERM, SIGINT);
+    signals.async_wait([this](error_code, int) { shutdown(); });
+    std::signal(SIGPIPE, SIG_IGN);
+    for (auto& w : workers_) {
+        w->pool->start();
+        asio::co_spawn(w->io, accept(*w), asio::detached);
+        w->thread = std::thread([&io = w->io] { io.run(); });
+    }
+    std::thread control_thread([&control] { control.run(); });
+    control_thread.join();
+    // Drain: wait for the requests in flight (at most the request timeout), then stop.
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(config_.request_timeout_ms) + 5s;
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    for (auto& w : workers_) w->io.stop();
+    for (auto& w : workers_) w->thread.join();
+    return 0;
+}
+
+}  // namespace abx::http

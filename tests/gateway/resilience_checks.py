@@ -1,0 +1,142 @@
+"""abx-http under stress: a 10 MB body, SIGTERM with a request in flight, the database down."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from client import Client
+
+
+def _status_kb(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def gateway_pid():
+    return int(open(os.environ["GATEWAY_TEST_PIDFILE"]).read())
+
+
+def large_body_memory(t, c):
+    """A 10 MB body never grows the process by more than 3x its size (peak RSS, VmHWM)."""
+    pid = gateway_pid()
+    c.request("GET", "/health")
+    before = _status_kb(pid, "VmHWM")
+    events = [{"subjectId": f"s{i}", "event": "view", "value": i} for i in range(130000)]
+    body = json.dumps({"events": events}).encode()
+    size_kb = len(body) // 1024
+    r = c.request("POST", "/api/experiments/nope/events", token=t.token("abx_service"), raw=body,
+                  headers={"Content-Type": "application/json"})
+    t.check(f"a {size_kb // 1024} MB body is answered with a 4xx, not a crash",
+            400 <= r.status < 500, repr(r))
+    after = _status_kb(pid, "VmHWM")
+    growth = after - before
+    t.check(f"peak RSS grew by {growth // 1024} MB for a {size_kb // 1024} MB body (at most 3x)",
+            growth <= 3 * size_kb, f"{before} kB → {after} kB")
+    r = c.request("POST", "/api/experiments/nope/events", token=t.token("abx_service"),
+                  raw=b"x" * (17 << 20), headers={"Content-Type": "application/json"})
+    t.status("a body over max_body_bytes (16 MB)", r, 413)
+
+
+def sigterm_finishes_in_flight(t, c):
+    """SIGTERM: the request in flight (blocked on a row lock) completes; then the process exits."""
+    admin = t.token("abx_admin")
+    code = "sigterm_probe"
+    r = c.request("POST", "/api/admin/experiments", token=admin, body=t.abx_document(code))
+    t.status("create the experiment to lock", r, 201)
+    locker = subprocess.Popen(["psql", "-X", "-q", "-d", os.environ["PGDATABASE"]],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    locker.stdin.write(f"BEGIN; SELECT 1 FROM abx.experiments WHERE code = '{code}' FOR UPDATE;\n"
+                       "SELECT pg_sleep(0.5);\n")
+    locker.stdin.flush()
+    time.sleep(1)
+    result = {}
+
+    def slow_patch():
+        result["r"] = Client(t.url).request("PATCH", f"/api/admin/experiments/{code}", token=admin,
+                                            body={"description": "patched during shutdown"})
+
+    th = threading.Thread(target=slow_patch)
+    th.start()
+    time.sleep(1)
+    pid = gateway_pid()
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(1)
+    t.check("while a request is in flight, SIGTERM does not kill the process", _alive(pid))
+    locker.stdin.write("COMMIT;\n")
+    locker.stdin.close()
+    locker.wait(timeout=30)
+    th.join(timeout=30)
+    r = result.get("r")
+    t.check("the in-flight request completed with 200", r is not None and r.status == 200, repr(r))
+    deadline = time.time() + 10
+    while _alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    t.check("the gateway exited after the request", not _alive(pid))
+    _restart(t)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by the shell) counts as gone.
+    try:
+        return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _restart(t):
+    log = open(os.environ["GATEWAY_TEST_LOG"], "ab")
+    p = subprocess.Popen([os.environ["ABX_GATEWAY_BIN"], "--config", os.environ["ABX_GATEWAY_CONFIG"]],
+                         stdout=log, stderr=log, start_new_session=True)
+    open(os.environ["GATEWAY_TEST_PIDFILE"], "w").write(str(p.pid))
+    c = Client(t.url)
+    for _ in range(100):
+        try:
+            if c.request("GET", "/readiness").status == 200:
+                return
+        except OSError:
+            pass
+        c.close()
+        time.sleep(0.1)
+    raise AssertionError("abx-http did not come back")
+
+
+def database_down(t, c):
+    """The database down for 30 s: 503 with Retry-After, then recovery without a restart."""
+    token = t.token("abx_service")
+    path = f"/api/experiments/{t.live_code}/winner"
+    t.status("before the outage", c.request("GET", path, token=token), 200)
+    subprocess.run(os.environ["GATEWAY_TEST_PG_STOP"], shell=True, check=True)
+    stopped = time.time()
+    statuses, slowest = set(), 0.0
+    while time.time() - stopped < 30:
+        began = time.time()
+        r = c.request("GET", path, token=token)
+        slowest = max(slowest, time.time() - began)
+        statuses.add(r.status)
+        if r.status == 503 and "retry" not in t.__dict__:
+            t.retry = r.headers.get("retry-after")
+        time.sleep(1)
+    t.check("during the outage every answer is 503", statuses == {503}, str(statuses))
+    t.check("... with Retry-After", (getattr(t, "retry", None) or "").isdigit(), str(getattr(t, "retry", None)))
+    t.check(f"... and quickly (slowest {slowest:.2f} s)", slowest < 3.0)
+    r = c.request("GET", "/readiness")
+    t.check("/readiness during the outage: 503 not_ready, db fail",
+            r.status == 503 and r.json and r.json["status"] == "not_ready"
+            and r.json["checks"]["db"]["status"] == "fail", repr(r))
+    subprocess.run(os.environ["GATEWAY_TEST_PG_START"], shell=True, check=True, stdout=subprocess.DEVNULL)
+    back = time.time()
+    while time.time() - back < 20:
+        r = c.request("GET", path, token=token)
+        if r.status == 200:
+            break
+        time.sleep(0.2)
+    t.check(f"recovered without a restart ({time.time() - back:.1f} s after the database)",
+            r.status == 200, repr(r))
