@@ -504,6 +504,22 @@ SELECT t.http('http_audit_stats', 'abx_admin', query => '{"limit": "0"}');
 SELECT t.http('http_audit_stats', 'abx_experimenter');
 RESET SESSION AUTHORIZATION;
 
+-- The read-only routes run in the gateway's BEGIN READ ONLY: none of them writes.
+SET SESSION AUTHORIZATION http_gw;
+BEGIN READ ONLY;
+SELECT r.fn, coalesce(t.http(r.fn, r.role, r.path::jsonb, org => r.org) ->> 'error', 'ok') AS outcome
+  FROM (VALUES ('http_readiness', 'abx_gateway', '{}', NULL), ('http_metrics', 'abx_analyst', '{}', 'shop'),
+               ('http_audit_stats', 'abx_admin', '{}', NULL), ('http_meta_metrics', 'abx_reader', '{"id": "exp-1"}', 'shop'),
+               ('http_winner', 'abx_service', '{"code": "h_promo"}', 'shop'), ('http_admin_list', 'abx_admin', '{}', NULL),
+               ('http_admin_get', 'abx_admin', '{"id": "h_admin"}', NULL), ('http_admin_metrics', 'abx_admin', '{"id": "h_admin"}', NULL),
+               ('http_list_experiments', 'abx_reader', '{}', 'shop'), ('http_get_experiment', 'abx_reader', '{"id": "h_promo"}', 'shop'),
+               ('http_get_assignment', 'abx_service', '{"id": "h_promo", "molam_id": "s1"}', 'shop'),
+               ('http_results', 'abx_reader', '{"id": "h_promo"}', 'shop'), ('http_insights', 'abx_reader', '{"id": "h_promo"}', 'shop'),
+               ('http_promotion_eligibility', 'abx_reader', '{"name": "h_promo"}', 'shop'),
+               ('http_promotion_history', 'abx_reader', '{"name": "h_promo"}', 'shop')) r(fn, role, path, org);
+COMMIT;
+RESET SESSION AUTHORIZATION;
+
 -- Every SQL function of src/http/routes.cpp exists with the gateway's signature, closed to PUBLIC;
 -- abx_gateway reaches only the probe and the internal-token routes.
 SELECT r.fn, p.prosecdef AS security_definer,
