@@ -92,6 +92,17 @@ SELECT t.http('http_get_experiment', 'abx_reader', path => jsonb_build_object('i
        t.http('http_get_experiment', 'abx_reader', path => '{"id": "checkout-button-color"}', org => 'shop') ->> 'code' AS by_code;
 SELECT t.http('http_get_experiment', 'abx_reader', path => jsonb_build_object('id', :'id'), org => 'rival') ->> 'error' AS other_organization;
 SELECT t.http('http_get_experiment', 'abx_reader', path => '{"id": "no-such-experiment"}', org => 'shop');
+-- A global experiment's id reaches it from an organization, unless the organization's own
+-- experiment of the same code hides it (by code, the organization's own wins).
+RESET SESSION AUTHORIZATION;
+SELECT abx.create_experiment(t.spec('h_global')) ->> 'id' AS global_id \gset
+SELECT abx.create_experiment(t.spec('h_shadow')) ->> 'id' AS shadowed_id \gset
+SELECT abx.create_experiment(t.spec('h_shadow'), 'shop') ->> 'organization' AS own_shadow;
+SET SESSION AUTHORIZATION http_gw;
+SELECT t.http('http_get_experiment', 'abx_reader', path => jsonb_build_object('id', :'global_id'), org => 'shop') ->> 'code' AS global_by_id,
+       t.http('http_get_experiment', 'abx_reader', path => '{"id": "h_shadow"}', org => 'shop') ->> 'organization' AS by_code;
+SELECT h ->> 'error' AS error, h ->> 'message' LIKE '%global experiment this organization''s own experiment "h_shadow" hides' AS hidden
+  FROM t.http('http_get_experiment', 'abx_reader', path => jsonb_build_object('id', :'shadowed_id'), org => 'shop') h;
 SELECT t.http('http_get_experiment', 'abx_reader', path => '{}', org => 'shop');
 SELECT t.http('http_get_experiment', 'abx_reader', path => '{"id": "checkout-button-color"}', query => '{"expand": "all"}', org => 'shop');
 -- The list: the organization's experiments and the global ones, filtered and paged.
@@ -255,7 +266,7 @@ SELECT t.http('http_admin_update', 'abx_admin', path => '{"id": "h_admin"}', bod
 SELECT t.http('http_admin_update', 'abx_admin', path => '{"id": "h_admin"}', body => '{"variants": [{"key": "control", "weight": "x"}]}');
 SELECT t.http('http_admin_update', 'abx_admin', path => '{"id": "h_admin"}', body => '[]');
 SELECT jsonb_path_query_array(l, '$.experiments[*] ? (@.code starts with "h_").code') AS global_h, l ->> 'limit' AS lim
-  FROM t.http('http_admin_list', 'abx_admin') l;
+  FROM t.http('http_admin_list', 'abx_admin', query => '{"limit": "1000"}') l;
 SELECT t.http('http_admin_list', 'abx_admin', query => '{"offset": "-1"}');
 SELECT t.http('http_admin_list', 'abx_reader');
 -- Delete: a draft is deleted, anything that ran is archived.
