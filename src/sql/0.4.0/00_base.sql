@@ -87,7 +87,7 @@ COMMENT ON FUNCTION abx.set_internal_token(text) IS
 -- The token check of the internal-token routes: the presented token's digest against the stored
 -- one (so the comparison's timing tells nothing about the token). Refusals are audited.
 CREATE FUNCTION abx.http_require_token(function_name text, presented text DEFAULT NULL) RETURNS void
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     stored text;
