@@ -14,7 +14,14 @@ INSERT INTO valid_arg VALUES
   ('organization', '''sweep-org'''), ('role', '''abx_reader'''), ('right_name', '''experiments:read'''),
   ('function_name', '''f'''), ('without_organization', 'false'), ('organization_id', '1'),
   ('command', '''SELECT 1'''), ('changes', '''{}''::jsonb'), ('at', 'now()'), ('by', '''1 second''::interval'),
-  ('reason', '''r'''), ('allow', 'true');
+  ('reason', '''r'''), ('allow', 'true'),
+  -- the HTTP routes (upgrade 0.4.0) and their helpers
+  ('path', '''{}''::jsonb'), ('query', '''{}''::jsonb'), ('body', '''null''::jsonb'), ('policy', '''{}''::jsonb'),
+  ('ref', '''sweep'''), ('field', '''path.id'''), ('doc', '''{}''::jsonb'), ('prefix', '''body'''),
+  ('kind', '''string'''), ('allowed', 'ARRAY[''a'']'), ('state', '''22023'''), ('message', '''m'''),
+  ('names', '''{}''::jsonb'), ('creating', 'true'), ('max_length', '64'), ('experiment_id', '1'),
+  ('feature', '''f'''), ('evaluation', '''{}''::jsonb'), ('facts', '''{}''::jsonb'),
+  ('token', '''0123456789abcdef0123456789abcdef''');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (

@@ -42,6 +42,8 @@ struct Slot {
     char function[64];
     char sqlstate[6];
     char message[512];
+    char feature[64];  // a policy denial's feature; empty for a 42501 refusal
+    char reason[256];
 };
 
 struct Queue {
@@ -137,6 +139,8 @@ void queue_denial(const Denial& d) noexcept {
         copy(s.function, sizeof s.function, d.function);
         copy(s.sqlstate, sizeof s.sqlstate, d.sqlstate);
         copy(s.message, sizeof s.message, d.message);
+        copy(s.feature, sizeof s.feature, d.feature.value_or(""));
+        copy(s.reason, sizeof s.reason, d.reason.value_or(""));
         pg_guard([&] {
             if (queue == nullptr || IsBackgroundWorker) {
                 log_denial(d, "abx is not in shared_preload_libraries");
@@ -176,16 +180,18 @@ void append_batch(const std::vector<Slot>& slots) {
     spi_connect();
     for (const Slot& s : slots) {
         AuditRecord r;
-        r.action = s.function;
+        bool policy = s.feature[0] != '\0';
+        r.action = policy ? "policy.deny" : s.function;
         r.target = "function:" + std::string(s.function);
         r.change = {{"message", s.message},
                     {"organization",
                      s.organization[0] ? nlohmann::json(s.organization) : nlohmann::json(nullptr)}};
+        if (policy) r.change.update({{"feature", s.feature}, {"reason", s.reason}});
         AuditRecord::Refusal refusal;
         refusal.actor = s.actor;
         if (s.jwt_subject[0]) refusal.jwt_subject = s.jwt_subject;
         if (s.request_id[0]) refusal.request_id = s.request_id;
-        refusal.error_code = s.sqlstate;
+        refusal.error_code = policy ? "policy" : s.sqlstate;
         refusal.at = s.at;
         r.refused = refusal;
         append_audit(r);

@@ -11,6 +11,9 @@ struct Denial {
     std::string message;
     std::string sqlstate;
     std::optional<std::string> organization;  // the organization the call or session named
+    // A refusal of the autonomy gate (seed 000): audited as policy.deny with error code policy,
+    // like the jobs' policy denials, with the gated feature and why.
+    std::optional<std::string> feature, reason;
 };
 
 // Queues a denial; never throws. Without the queue (abx not in shared_preload_libraries) or when

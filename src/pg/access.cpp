@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -50,6 +51,20 @@ struct LastDecision {
     Access access;
 };
 LastDecision last;
+
+// The role an internal-token call acts as (abx.as_owner), InvalidOid otherwise.
+Oid acting_owner = InvalidOid;
+
+// The role every gate checks: the session's current role (SET ROLE counts, the owner of a
+// SECURITY DEFINER function does not), or the owner an internal-token call acts as.
+Oid checked_role() {
+    if (OidIsValid(acting_owner)) return acting_owner;
+    return pg_call([] { return GetOuterUserId(); });
+}
+
+void end_acting_as_owner(XactEvent event, void*) {
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) acting_owner = InvalidOid;
+}
 
 RoleFacts& facts_of(Oid role) {
     return role_facts[role];
@@ -169,6 +184,13 @@ std::string role_name(Oid role) {
 }
 
 Access decide(Oid role, const std::optional<std::string>& argument) {
+    // An internal-token call acts without an organization, as the scheduler's built-in jobs do;
+    // neither the session's setting nor its claims apply to it.
+    if (OidIsValid(acting_owner)) {
+        Access access;
+        access.superuser = pg_call([&] { return superuser_arg(role); });
+        return access;
+    }
     read_claims();
     const char* setting = organization_setting();
     Oid session_user = pg_call([] { return GetSessionUserId(); });
@@ -225,7 +247,7 @@ auto audit_refusal(const std::string& function, const std::optional<std::string>
 
 void require_right(Right right, const char* function) {
     audit_refusal(function, std::nullopt, [&] {
-        Oid role = pg_call([] { return GetOuterUserId(); });
+        Oid role = checked_role();
         if (!pg_call([&] { return superuser_arg(role); }) && !has_right(role, right))
             missing_right(right, function, role_name(role));
     });
@@ -233,7 +255,7 @@ void require_right(Right right, const char* function) {
 
 Access authorize(Right right, const char* function, const std::optional<std::string>& argument) {
     return audit_refusal(function, argument, [&] {
-        Oid role = pg_call([] { return GetOuterUserId(); });
+        Oid role = checked_role();
         bool superuser = pg_call([&] { return superuser_arg(role); });
         if (!superuser && !has_right(role, right)) missing_right(right, function, role_name(role));
         return decide(role, argument);
@@ -248,7 +270,7 @@ void require_no_organization(const Access& access, Right right, const std::strin
                             " only without an organization (acting for \"" + *access.organization +
                             "\")",
                         "", "RESET abx.organization");
-        Oid role = pg_call([] { return GetOuterUserId(); });
+        Oid role = checked_role();
         if (!access.superuser && !has_right(role, right))
             missing_right(right, what, role_name(role));
     });
@@ -260,13 +282,13 @@ void require_platform(Right right, const char* function) {
 
 std::optional<std::string> item_organization(const std::optional<std::string>& argument) {
     return audit_refusal("abx.track_batch", argument, [&] {
-        Oid role = pg_call([] { return GetOuterUserId(); });
+        Oid role = checked_role();
         return decide(role, argument).organization;
     });
 }
 
 std::optional<std::int64_t> session_organization_id() {
-    Oid role = pg_call([] { return GetOuterUserId(); });
+    Oid role = checked_role();
     std::optional<std::string> key =
         audit_refusal("abx.session_organization_id", std::nullopt,
                       [&] { return decide(role, std::nullopt).organization; });
@@ -281,7 +303,7 @@ std::optional<std::int64_t> session_organization_id() {
 }
 
 std::string calling_role() {
-    return role_name(pg_call([] { return GetOuterUserId(); }));
+    return role_name(checked_role());
 }
 
 std::optional<std::string> trusted_jwt_subject() {
@@ -289,7 +311,23 @@ std::optional<std::string> trusted_jwt_subject() {
     return claims_sub;
 }
 
+ActingAsOwner::ActingAsOwner(Oid owner) {
+    if (OidIsValid(acting_owner))
+        throw Error(sqlstate::kInsufficientPrivilege, "abx.as_owner does not nest");
+    acting_owner = owner;
+}
+
+ActingAsOwner::~ActingAsOwner() {
+    acting_owner = InvalidOid;
+}
+
+bool caller_is_superuser() {
+    Oid role = checked_role();
+    return pg_call([&] { return superuser_arg(role); });
+}
+
 void register_access_callbacks() {
+    RegisterXactCallback(end_acting_as_owner, nullptr);
     CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_roles, (Datum)0);
     CacheRegisterSyscacheCallback(AUTHOID, forget_roles, (Datum)0);
     CacheRegisterRelcacheCallback(forget_members, (Datum)0);

@@ -44,6 +44,21 @@ std::optional<std::int64_t> session_organization_id();
 std::string calling_role();
 std::optional<std::string> trusted_jwt_subject();
 
+// While alive, every gate of this backend checks `owner` (the extension's owner) acting without an
+// organization: abx.as_owner, the internal-token routes after their token check, as the
+// scheduler's built-in jobs act. Ended by the destructor, or at the latest by the transaction's
+// abort. Does not nest.
+class ActingAsOwner {
+  public:
+    explicit ActingAsOwner(Oid owner);
+    ~ActingAsOwner();
+    ActingAsOwner(const ActingAsOwner&) = delete;
+    ActingAsOwner& operator=(const ActingAsOwner&) = delete;
+};
+
+// Whether the role the gates check (see above) is a superuser.
+bool caller_is_superuser();
+
 // Registers the invalidation callbacks of the access caches; called once from _PG_init.
 void register_access_callbacks();
 

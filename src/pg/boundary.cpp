@@ -80,7 +80,13 @@ Oid owner_of(Oid function) {
 }  // namespace
 
 void throw_if_interrupted() {
-    if (unlikely(InterruptPending)) throw Interrupted{};
+    if (likely(!InterruptPending)) return;
+    // Served here, as any CHECK_FOR_INTERRUPTS would: a benign interrupt (the idle-stats flush
+    // timer, a ProcSignal barrier, a memory-context log request) is handled and the computation
+    // goes on; a cancel raises and arrives as PgError. Unwinding first on every interrupt turned
+    // benign ones into a spurious 57014. Only what cannot be served now (held off) unwinds.
+    if (INTERRUPTS_CAN_BE_PROCESSED()) pg_guard([] { ProcessInterrupts(); });
+    if (InterruptPending) throw Interrupted{};
 }
 
 Datum call_guarded(FunctionCallInfo fcinfo, Datum (*impl)(FunctionCallInfo)) {

@@ -27,7 +27,7 @@ ABX_SQL_FUNCTION(abx_organization_visible) {
     std::optional<std::int64_t> session = session_organization_id();
     if (PG_ARGISNULL(0)) PG_RETURN_BOOL(!session);
     if (session) PG_RETURN_BOOL(PG_GETARG_INT64(0) == *session);
-    PG_RETURN_BOOL(pg_call([] { return superuser_arg(GetOuterUserId()); }));
+    PG_RETURN_BOOL(caller_is_superuser());
 }
 
 // abx.require_right(right, function, without_organization): the gate of abx's plpgsql functions.

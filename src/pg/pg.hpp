@@ -29,8 +29,10 @@ struct PgError {
     ErrorData* data;
 };
 
-// Thrown by throw_if_interrupted when PostgreSQL has an interrupt pending (cancel,
-// statement_timeout, termination): C++ frames unwind, then the boundary lets PostgreSQL serve it.
+// Thrown by throw_if_interrupted when PostgreSQL has an interrupt pending that cannot be served
+// where it was noticed (interrupts held off): C++ frames unwind, then the boundary lets
+// PostgreSQL serve it. Interrupts that can be served are served on the spot (a cancel then
+// arrives as PgError).
 struct Interrupted {};
 
 // The core's interrupt hook (abx/interrupt.hpp): reads PostgreSQL's flag, never longjmps.

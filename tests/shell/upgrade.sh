@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION abx UPDATE from the released 0.1.0: the updated schema is the same as a fresh
-# install's, and data written under 0.1.0 still assigns (sticky), tracks and aggregates.
+# ALTER EXTENSION abx UPDATE from the released 0.1.0 and from the released 0.3.0: the updated schema
+# is the same as a fresh install's, data written under 0.1.0 still assigns (sticky), tracks and
+# aggregates, and data written under 0.3.0 is served by 0.4.0's HTTP routes.
 # The 0.1.0 data is written with the current library: assignments and events through abx.assign and
 # abx.track (their 0.1.0 definitions), the experiment as rows (the current library's mutating
 # functions need the 0.2.0 audit log); the 0.1.0 library itself is not rebuilt here.
@@ -72,5 +73,31 @@ check "results count every converted subject once (150 under 0.1.0, u3 after)" "
     "$(q old_db -c "SELECT sum(mean * n)::int FROM abx.results('up') WHERE metric = 'conv'")"
 check "an old experiment changes, audited" "paused true" \
     "$(q old_db -c "SELECT abx.pause('up')->>'status' || ' ' || (SELECT ok FROM abx.verify_audit())::text")"
+
+# 0.3.0 -> 0.4.0 (the SQL of abx-http's routes).
+createdb v3_db
+q v3_db >/dev/null <<'SQL'
+CREATE EXTENSION abx VERSION '0.3.0';
+SET abx.pinned_now = '2026-05-01 10:00:00+00';
+SELECT abx.create_experiment('{"code": "v3", "salt": "v3", "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}');
+SELECT abx.start('v3');
+SELECT count(*) FROM generate_series(1, 50) i, LATERAL abx.assign('v3', 'u' || i);
+SQL
+before3="$(q v3_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assignment('v3', 'u' || i) a")"
+check "0.3.0 has no HTTP routes" "0" "$(q v3_db -c "SELECT count(*) FROM pg_proc WHERE proname LIKE 'http\_%'")"
+q v3_db -c "ALTER EXTENSION abx UPDATE"
+check "0.3.0 updated to the default version" "$(sed -n "s/^default_version = '\(.*\)'/\1/p" abx.control)" \
+    "$(q v3_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
+check "0.3.0 updated schema equals a fresh install" "$(q fresh_db -c "$schema")" "$(q v3_db -c "$schema")"
+after3="$(q v3_db -c "SELECT string_agg(r ->> 'variantKey', ',' ORDER BY i) FROM generate_series(1, 50) i,
+    LATERAL abx.http_assignment('{\"code\": \"v3\"}', jsonb_build_object('subjectId', 'u' || i), 'null') r")"
+check "0.3.0 assignments stay sticky through the HTTP route" "$before3" "$after3"
+check "a 0.3.0 experiment tracks through the HTTP route" "1" \
+    "$(q v3_db -c "SELECT abx.http_events('{\"code\": \"v3\"}', '{\"subjectId\": \"u1\"}', '{\"eventKey\": \"buy\"}') ->> 'stored'")"
+check "the gateway's role reaches the readiness probe" "t" \
+    "$(q v3_db -c "SET ROLE abx_gateway; SELECT abx.http_readiness('{}', '{}', 'null') ? 'checks'")"
+check "the gateway's role reaches no working route" "42501" \
+    "$(q v3_db -c "SET ROLE abx_gateway; DO \$\$ BEGIN PERFORM abx.http_winner('{\"code\": \"v3\"}', '{}', 'null');
+        EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*NOTICE: *//p')"
 echo "upgrade: $fails failed"
 [ "$fails" = 0 ]
