@@ -74,6 +74,12 @@ std::string request_id(std::string_view given) {
     return id;
 }
 
+// A parser's message may quote the offending bytes, which need not be UTF-8: replace them
+// rather than let dump() throw.
+std::string json_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 double ms_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -98,7 +104,7 @@ Response Gateway::error(int status, std::string_view code, std::string_view mess
                         bool envelope) const {
     nlohmann::json body = error_body(code, message);
     if (envelope) body["success"] = false;
-    return Response(status, body.dump());
+    return Response(status, json_text(body));
 }
 
 asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::string& client) {
@@ -224,17 +230,21 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::st
         co_return r;
     }
     metrics_.database_call();
-    std::vector<Statement> statements = {
-        {route.read_only ? "BEGIN READ ONLY" : "BEGIN", "", {}},
-        {kSettingsSql,
-         "abx_settings",
-         {auth.caller.role, auth.caller.claims, org, rid, auth.caller.internal_token,
-          std::to_string(config_.request_timeout_ms)}},
-        {"SELECT " + std::string(route.function) + "($1::jsonb, $2::jsonb, $3::jsonb)",
-         "abx_fn_" + std::string(route.function),
-         {path_json.dump(), query_json.dump(), body}},
-        {"COMMIT", "", {}},
-    };
+    // Built in place, not from a braced list (whose elements are copied): the body is moved
+    // along, never copied.
+    std::vector<Statement> statements(4);
+    statements[0].sql = route.read_only ? "BEGIN READ ONLY" : "BEGIN";
+    statements[1] = {kSettingsSql,
+                     "abx_settings",
+                     {auth.caller.role, auth.caller.claims, org, rid, auth.caller.internal_token,
+                      std::to_string(config_.request_timeout_ms)}};
+    statements[2].sql =
+        "SELECT " + std::string(route.function) + "($1::jsonb, $2::jsonb, $3::jsonb)";
+    statements[2].name = "abx_fn_" + std::string(route.function);
+    statements[2].params.push_back(json_text(path_json));
+    statements[2].params.push_back(json_text(query_json));
+    statements[2].params.push_back(std::move(body));
+    statements[3].sql = "COMMIT";
     PipelineResult result =
         co_await c->run(statements, std::chrono::milliseconds(config_.request_timeout_ms) + 5s);
     w.pool->release(c);
@@ -249,7 +259,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::st
         ErrorMapping mapping = map_sqlstate(e.sqlstate, auth.caller.authenticated);
         nlohmann::json b = error_body(e.sqlstate, e.message, e.detail, e.hint);
         if (route.envelope) b["success"] = false;
-        r = Response{mapping.status, b.dump()};
+        r = Response{mapping.status, json_text(b)};
         if (mapping.retry_after)
             r.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
         if (mapping.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -319,7 +329,13 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
                 method_label = std::string(method_name(m.route->method));
             }
             ++in_flight_;
-            res = co_await handle(w, req, client);
+            try {
+                res = co_await handle(w, req, client);
+            } catch (const std::exception& e) {
+                // A defect of ours, not the client's: a 500, and the connection is closed.
+                res = error(500, "ABX500", std::string("internal error in abx-http: ") + e.what());
+                keep_alive = false;
+            }
             --in_flight_;
             if (m.route && m.route->function == "abx.http_assignment" && res.status == 200)
                 metrics_.decision(ms_since(start));

@@ -24,10 +24,18 @@ class Context(Checks):
         self.internal_token = os.environ["GATEWAY_TEST_INTERNAL_TOKEN"]
 
     def token(self, role, org=None, ttl=600, **claims):
-        c = {"role": role, "exp": now() + ttl, "aud": "abx", **claims}
+        c = {"role": role, "exp": now() + ttl, "aud": "abx", "sub": "tester", **claims}
         if org:
             c["org"] = org
         return jwt_hs256(c, self.secret, {"alg": "HS256", "typ": "JWT", "kid": "hs1"})
+
+    @staticmethod
+    def abx_document(code, policy=None):
+        return {"code": code, "salt": code,
+                "metrics": {"primary": {"key": "c", "kind": "rate", "event": "buy"}},
+                "winner_policy": policy or {},
+                "variants": [{"key": "a", "is_control": True, "config": {"color": "blue"}},
+                             {"key": "b", "config": {"color": "green"}}]}
 
     @staticmethod
     def sync_to_second():
