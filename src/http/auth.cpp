@@ -1,5 +1,6 @@
 #include "auth.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -72,7 +73,20 @@ AuthOutcome refuse(std::string message) {
     return {401, std::move(message), {}};
 }
 
+AuthOutcome act_as(const std::string& role, std::string claims, const AuthContext& ctx) {
+    if (!ctx.allowed_roles) return {503, "the database has not been reached yet", {}};
+    // Never a superuser, the gateway's login or abx_gateway itself: only abx's working roles and
+    // their members (the list comes from the database when a connection is made).
+    if (role == kGatewayRole || !ctx.allowed_roles->count(role))
+        return refuse("JWT role \"" + role + "\" is not a role abx-http may act as");
+    return {0, {}, Caller{true, role, std::move(claims), {}}};
+}
+
 AuthOutcome bearer_jwt(std::string_view token, const AuthContext& ctx) {
+    if (ctx.cache) {
+        if (const TokenCache::Entry* hit = ctx.cache->find(token, ctx.now))
+            return act_as(hit->role, hit->claims, ctx);
+    }
     jwt::VerifyOptions options;
     options.now = ctx.now;
     options.leeway_seconds = ctx.config.jwt_leeway_seconds;
@@ -88,12 +102,15 @@ AuthOutcome bearer_jwt(std::string_view token, const AuthContext& ctx) {
         role = it->get<std::string>();
     }
     if (role.empty()) return refuse("JWT has no \"" + ctx.config.jwt_role_claim + "\" claim");
-    if (!ctx.allowed_roles) return {503, "the database has not been reached yet", {}};
-    // Never a superuser, the gateway's login or abx_gateway itself: only abx's working roles and
-    // their members (the list comes from the database when a connection is made).
-    if (role == kGatewayRole || !ctx.allowed_roles->count(role))
-        return refuse("JWT role \"" + role + "\" is not a role abx-http may act as");
-    return {0, {}, Caller{true, role, v.claims.dump(), {}}};
+    std::string claims = v.claims.dump();
+    if (ctx.cache) {
+        std::int64_t until = ctx.now + TokenCache::kMaxAgeSeconds;
+        if (auto exp = v.claims.find("exp"); exp != v.claims.end() && exp->is_number())
+            until = std::min(until, static_cast<std::int64_t>(exp->get<double>()) +
+                                        ctx.config.jwt_leeway_seconds);
+        ctx.cache->put(token, {role, claims, until});
+    }
+    return act_as(role, std::move(claims), ctx);
 }
 }  // namespace
 
@@ -135,6 +152,17 @@ AuthOutcome authenticate(const Route& route, std::string_view authorization,
         }
     }
     return refuse("unsupported authentication");
+}
+
+const TokenCache::Entry* TokenCache::find(std::string_view token, std::int64_t now) const {
+    auto it = entries_.find(std::string(token));
+    // Expired as verify() would say: exp + leeway <= now.
+    return it == entries_.end() || it->second.valid_until <= now ? nullptr : &it->second;
+}
+
+void TokenCache::put(std::string_view token, Entry entry) {
+    if (entries_.size() >= kCapacity) entries_.clear();  // simple and bounded
+    entries_.insert_or_assign(std::string(token), std::move(entry));
 }
 
 std::string hash_password(std::string_view password, int iterations) {

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "config.hpp"
 #include "jwt.hpp"
@@ -28,11 +29,33 @@ struct AuthOutcome {
     Caller caller;
 };
 
+// Tokens verified before, so a client sending the same token again costs a hash lookup instead of
+// a signature check and two JSON parses (a tenth of the gateway's CPU per request, measured). An
+// entry lives until its token's exp (at most kMaxAgeSeconds), so caching never lengthens a
+// token's life; the role is still checked against the roles allowed now on every request.
+// One per event loop: not thread-safe.
+class TokenCache {
+  public:
+    static constexpr std::int64_t kMaxAgeSeconds = 300;
+    static constexpr std::size_t kCapacity = 10000;
+    struct Entry {
+        std::string role;    // the role claim (or the default role)
+        std::string claims;  // request.jwt.claims
+        std::int64_t valid_until;
+    };
+    const Entry* find(std::string_view token, std::int64_t now) const;
+    void put(std::string_view token, Entry entry);
+
+  private:
+    std::unordered_map<std::string, Entry> entries_;
+};
+
 struct AuthContext {
     const Config& config;
     const jwt::KeySet& keys;
     std::shared_ptr<const std::set<std::string>> allowed_roles;  // null: never reached the database
     std::int64_t now;
+    TokenCache* cache = nullptr;
 };
 
 AuthOutcome authenticate(const Route& route, std::string_view authorization,

@@ -113,6 +113,16 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return out;
 }
 
+// The table's patterns, split once.
+const std::vector<std::vector<std::string_view>>& split_patterns() {
+    static const std::vector<std::vector<std::string_view>> patterns = [] {
+        std::vector<std::vector<std::string_view>> out;
+        for (const Route& r : kRoutes) out.push_back(split_path(r.pattern));
+        return out;
+    }();
+    return patterns;
+}
+
 int hex(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -253,49 +263,36 @@ Match match_route(Method method, std::string_view path) {
         decoded.push_back(std::move(*d));
     }
     // Best match: most literal segments first (literals beat parameters), then table order.
+    // Every route of the same shape lends its method to the Allow header of a 405.
+    const auto& patterns = split_patterns();
     int best_literals = -1;
-    for (const Route& r : kRoutes) {
-        std::vector<std::string_view> pattern = split_path(r.pattern);
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+        const std::vector<std::string_view>& pattern = patterns[i];
         if (pattern.size() != decoded.size()) continue;
         int literals = 0;
         bool ok = true;
         for (std::size_t k = 0; k < pattern.size() && ok; ++k) {
-            if (!pattern[k].empty() && pattern[k][0] == ':') {
-                ok = !decoded[k].empty();
-            } else {
-                ok = pattern[k] == segments[k];
-                ++literals;
-            }
+            bool parameter = !pattern[k].empty() && pattern[k][0] == ':';
+            ok = parameter ? !decoded[k].empty() : pattern[k] == segments[k];
+            literals += parameter ? 0 : 1;
         }
         if (!ok) continue;
         result.path_known = true;
-        if (r.method != method) {
-            // The Allow header lists the methods of this path's best literal shape only.
-            continue;
-        }
-        if (literals > best_literals) {
+        std::string_view name = method_name(kRoutes[i].method);
+        if (result.allow.find(name) == std::string::npos)
+            result.allow += (result.allow.empty() ? "" : ", ") + std::string(name);
+        if (kRoutes[i].method == method && literals > best_literals) {
             best_literals = literals;
-            result.route = &r;
+            best = i;
         }
     }
-    if (result.route) {
-        std::vector<std::string_view> pattern = split_path(result.route->pattern);
+    if (best_literals >= 0) {
+        result.route = &kRoutes[best];
+        const std::vector<std::string_view>& pattern = patterns[best];
         for (std::size_t k = 0; k < pattern.size(); ++k)
             if (!pattern[k].empty() && pattern[k][0] == ':')
                 result.params.emplace_back(std::string(pattern[k].substr(1)), decoded[k]);
-    } else if (result.path_known) {
-        for (const Route& r : kRoutes) {
-            std::vector<std::string_view> pattern = split_path(r.pattern);
-            if (pattern.size() != decoded.size()) continue;
-            bool ok = true;
-            for (std::size_t k = 0; k < pattern.size() && ok; ++k)
-                ok = (!pattern[k].empty() && pattern[k][0] == ':') ? !decoded[k].empty()
-                                                                   : pattern[k] == segments[k];
-            if (!ok) continue;
-            std::string_view name = method_name(r.method);
-            if (result.allow.find(name) == std::string::npos)
-                result.allow += (result.allow.empty() ? "" : ", ") + std::string(name);
-        }
     }
     return result;
 }

@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 
 struct Gateway::Worker {
     asio::io_context io{1};
+    TokenCache tokens;
     std::unique_ptr<PgPool> pool;
     std::optional<tcp::acceptor> acceptor;
     std::thread thread;
@@ -107,15 +108,12 @@ Response Gateway::error(int status, std::string_view code, std::string_view mess
     return Response(status, json_text(body));
 }
 
-asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::string& client) {
+asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const Match& m,
+                                          const std::string& client) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view query_text =
         path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
-    Method method =
-        parse_method(std::string_view(req.method_string().data(), req.method_string().size()));
-
-    Match m = match_route(method, path);
     if (!m.error.empty()) co_return error(400, "ABX400", m.error);
     if (!m.route) {
         if (m.path_known) {
@@ -168,7 +166,8 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::st
     AuthContext ctx{config_, keys_, roles,
                     std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
-                        .count()};
+                        .count(),
+                    &w.tokens};
     AuthOutcome auth =
         authenticate(route, std::string_view(authorization.data(), authorization.size()), ctx);
     if (auth.status != 0) {
@@ -234,6 +233,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::st
     // along, never copied.
     std::vector<Statement> statements(4);
     statements[0].sql = route.read_only ? "BEGIN READ ONLY" : "BEGIN";
+    statements[0].name = route.read_only ? "abx_begin_ro" : "abx_begin";
     statements[1] = {kSettingsSql,
                      "abx_settings",
                      {auth.caller.role, auth.caller.claims, org, rid, auth.caller.internal_token,
@@ -245,6 +245,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const std::st
     statements[2].params.push_back(json_text(query_json));
     statements[2].params.push_back(std::move(body));
     statements[3].sql = "COMMIT";
+    statements[3].name = "abx_commit";
     PipelineResult result =
         co_await c->run(statements, std::chrono::milliseconds(config_.request_timeout_ms) + 5s);
     w.pool->release(c);
@@ -330,7 +331,7 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
             }
             ++in_flight_;
             try {
-                res = co_await handle(w, req, client);
+                res = co_await handle(w, req, m, client);
             } catch (const std::exception& e) {
                 // A defect of ours, not the client's: a 500, and the connection is closed.
                 res = error(500, "ABX500", std::string("internal error in abx-http: ") + e.what());

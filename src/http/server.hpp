@@ -19,6 +19,7 @@
 #include "metrics.hpp"
 #include "pg_pool.hpp"
 #include "rate_limit.hpp"
+#include "routes.hpp"
 
 namespace abx::http {
 
@@ -48,7 +49,8 @@ class Gateway {
 
     asio::awaitable<void> accept(Worker& w);
     asio::awaitable<void> session(Worker& w, asio::ip::tcp::socket socket);
-    asio::awaitable<Response> handle(Worker& w, Request& req, const std::string& client);
+    asio::awaitable<Response> handle(Worker& w, Request& req, const Match& m,
+                                     const std::string& client);
     Response error(int status, std::string_view code, std::string_view message,
                    bool envelope = false) const;
     void shutdown();

@@ -190,14 +190,14 @@ TEST(HttpRateLimit, SixtyPerMinuteThenRetryAfter) {
 }
 
 namespace {
-struct AuthFixture : ::testing::Test {
+struct HttpAuth : ::testing::Test {
     Config config;
     abx::http::jwt::KeySet keys;
     std::shared_ptr<const std::set<std::string>> roles =
         std::make_shared<std::set<std::string>>(std::set<std::string>{"abx_service", "pay_module"});
     const std::int64_t now = 1'800'000'000;
     const std::string secret = std::string(40, 's');
-    AuthFixture() { keys.add(abx::http::jwt::Key::hmac(secret)); }
+    HttpAuth() { keys.add(abx::http::jwt::Key::hmac(secret)); }
     AuthOutcome call(const Route& r, const std::string& header) {
         return authenticate(r, header, AuthContext{config, keys, roles, now});
     }
@@ -209,7 +209,7 @@ struct AuthFixture : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(AuthFixture, TokenRoleMustBeOneOfAbxs) {
+TEST_F(HttpAuth, TokenRoleMustBeOneOfAbxs) {
     const Route& r = route(Method::GET, "/api/experiments/x/winner");
     AuthOutcome ok = call(r, token({{"role", "pay_module"}, {"org", "acme"}}));
     ASSERT_EQ(ok.status, 0) << ok.message;
@@ -228,7 +228,30 @@ TEST_F(AuthFixture, TokenRoleMustBeOneOfAbxs) {
     EXPECT_EQ(call(r, token({{"role", "abx_service"}})).status, 503);
 }
 
-TEST_F(AuthFixture, HeadersOtherThanBearerAreRefused) {
+TEST_F(HttpAuth, CachedTokensExpireAndTheirRoleIsCheckedAgain) {
+    const Route& r = route(Method::GET, "/api/experiments/x/winner");
+    TokenCache cache;
+    std::string header = token({{"role", "abx_service"}});  // exp = now + 60
+    std::string bare = header.substr(7);
+    auto call_cached = [&](std::int64_t at) {
+        return authenticate(r, header, AuthContext{config, keys, roles, at, &cache});
+    };
+    ASSERT_EQ(call_cached(now).status, 0);
+    ASSERT_NE(cache.find(bare, now), nullptr);
+    EXPECT_EQ(call_cached(now + 89).status, 0);      // exp + 30 s leeway not reached
+    EXPECT_EQ(cache.find(bare, now + 90), nullptr);  // as verify(): exp + leeway <= now is expired
+    EXPECT_EQ(call_cached(now + 90).status, 401);
+    ASSERT_EQ(call_cached(now).status, 0);
+    roles = std::make_shared<std::set<std::string>>(std::set<std::string>{"pay_module"});
+    EXPECT_EQ(call_cached(now).status, 401) << "a cached token's role is checked on every request";
+    TokenCache bounded;
+    for (std::size_t i = 0; i <= TokenCache::kCapacity; ++i)
+        bounded.put("t" + std::to_string(i), {"abx_service", "{}", now + 10});
+    EXPECT_NE(bounded.find("t" + std::to_string(TokenCache::kCapacity), now), nullptr);
+    EXPECT_EQ(bounded.find("t0", now), nullptr);  // cleared when full, never unbounded
+}
+
+TEST_F(HttpAuth, HeadersOtherThanBearerAreRefused) {
     const Route& r = route(Method::GET, "/api/experiments/x/winner");
     EXPECT_EQ(call(r, "").status, 401);
     EXPECT_EQ(call(r, "Bearer").status, 401);
@@ -238,7 +261,7 @@ TEST_F(AuthFixture, HeadersOtherThanBearerAreRefused) {
     EXPECT_EQ(call(r, "bearer " + token({{"role", "abx_service"}}).substr(7)).status, 0);
 }
 
-TEST_F(AuthFixture, SuperadminBasicOnlyOnAdminRoutes) {
+TEST_F(HttpAuth, SuperadminBasicOnlyOnAdminRoutes) {
     const Route& admin = route(Method::GET, "/api/admin/experiments");
     const std::string basic = "Basic cm9vdDpzM2NyZXQ=";  // root:s3cret
     EXPECT_EQ(call(admin, basic).status, 401);           // not configured
@@ -252,7 +275,7 @@ TEST_F(AuthFixture, SuperadminBasicOnlyOnAdminRoutes) {
     EXPECT_EQ(call(route(Method::GET, "/api/experiments/x/winner"), basic).status, 401);
 }
 
-TEST_F(AuthFixture, ProbesAndInternalRoutesRunAsTheGateway) {
+TEST_F(HttpAuth, ProbesAndInternalRoutesRunAsTheGateway) {
     AuthOutcome probe = call(route(Method::GET, "/readiness"), "");
     EXPECT_EQ(probe.status, 0);
     EXPECT_EQ(probe.caller.role, "abx_gateway");
