@@ -63,6 +63,8 @@ def main():
         ("metrics", route_checks.metrics),
         ("prometheus", prometheus_checks.scrape),
         ("memory", resilience_checks.large_body_memory),
+        ("start-up refusals", resilience_checks.start_up_refusals),
+        ("pool exhaustion", resilience_checks.pool_exhaustion),
         ("sigterm", resilience_checks.sigterm_finishes_in_flight),
         ("database down", resilience_checks.database_down),
         ("rate limit", auth_checks.rate_limit),

@@ -148,3 +148,72 @@ def database_down(t, c):
         time.sleep(0.2)
     t.check(f"recovered without a restart ({time.time() - back:.1f} s after the database)",
             r.status == 200, repr(r))
+
+
+def _spawn(env_overrides, log_name):
+    """A second abx-http from the same config file, with ABX_HTTP_* overrides; returns (process, url)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    env = {**os.environ, "ABX_HTTP_LISTEN_PORT": str(port), **env_overrides}
+    log = open(os.path.join(os.path.dirname(os.environ["GATEWAY_TEST_LOG"]), log_name), "w+")
+    p = subprocess.Popen([os.environ["ABX_GATEWAY_BIN"], "--config", os.environ["ABX_GATEWAY_CONFIG"]],
+                         env=env, stdout=log, stderr=log)
+    return p, f"http://127.0.0.1:{port}", log
+
+
+def start_up_refusals(t, c):
+    """The gateway refuses to start on a weak secret or a typo, naming it."""
+    for overrides, fragment in [({"ABX_HTTP_JWT_SECRET": "too-short-secret"}, "32 bytes"),
+                                ({"ABX_HTTP_POOL_SIZ": "3"}, "pool_siz: unknown setting"),
+                                ({"ABX_HTTP_POOL_SIZE": "lots"}, "pool_size")]:
+        p, _, log = _spawn(overrides, "refusal.log")
+        code = p.wait(timeout=10)
+        log.seek(0)
+        text = log.read()
+        t.check(f"start-up refused for {overrides}: exit 1 naming it", code == 1 and fragment in text, text[-300:])
+
+
+def pool_exhaustion(t, c):
+    """One pooled connection, held by a request waiting on a lock: the next request gets 503 with
+    Retry-After after pool_timeout_ms, not a hang (environment overrides of the config file)."""
+    admin = t.token("abx_admin")
+    c.request("POST", "/api/admin/experiments", token=admin, body=t.abx_document("pool_probe"))
+    p, url, _ = _spawn({"ABX_HTTP_THREADS": "1", "ABX_HTTP_POOL_SIZE": "1", "ABX_HTTP_POOL_TIMEOUT_MS": "300"},
+                       "pool.log")
+    try:
+        other = Client(url)
+        for _ in range(100):
+            try:
+                if other.request("GET", "/readiness").status == 200:
+                    break
+            except OSError:
+                other.close()
+            time.sleep(0.1)
+        locker = subprocess.Popen(["psql", "-X", "-q", "-d", os.environ["PGDATABASE"]],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        locker.stdin.write("BEGIN; SELECT 1 FROM abx.experiments WHERE code = 'pool_probe' FOR UPDATE;\n")
+        locker.stdin.flush()
+        time.sleep(0.5)
+        result = {}
+        th = threading.Thread(target=lambda: result.setdefault("r", Client(url).request(
+            "PATCH", "/api/admin/experiments/pool_probe", token=admin, body={"description": "x"})))
+        th.start()
+        time.sleep(0.5)
+        began = time.time()
+        r = other.request("GET", "/api/experiments/pool_probe/winner", token=t.token("abx_service"))
+        waited = time.time() - began
+        t.check(f"pool exhausted: 503 with Retry-After after {waited:.2f} s",
+                r.status == 503 and r.headers.get("retry-after", "").isdigit() and 0.25 < waited < 2, repr(r))
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+        th.join(timeout=30)
+        t.check("the request holding the connection then completes", result.get("r") and result["r"].status == 200,
+                repr(result.get("r")))
+        r = other.request("GET", "/api/experiments/pool_probe/winner", token=t.token("abx_service"))
+        t.status("and the pool serves again", r, 200)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)

@@ -18,7 +18,8 @@ cleanup() {
 trap cleanup EXIT
 
 createdb abxgw
-psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION abx" -c "SELECT abx.set_test_clock(now())" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION abx" \
+    -c "SELECT abx.create_organization('acme'), abx.create_organization('globex')" >/dev/null
 
 # Keys: RS256 and ES256 pairs the gateway trusts, and an RSA key it does not.
 k="$work/keys"
@@ -29,7 +30,7 @@ openssl pkey -in "$k/ec.pem" -pubout -out "$k/ec.pub.pem"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/other.pem" 2>/dev/null
 export GATEWAY_TEST_SUPERADMIN_PASSWORD="s3cret-$RANDOM$RANDOM"
 hash="$(printf '%s\n' "$GATEWAY_TEST_SUPERADMIN_PASSWORD" | build/core/abx-http hash-password)"
-export GATEWAY_TEST_INTERNAL_TOKEN="cron-$RANDOM$RANDOM$RANDOM"
+export GATEWAY_TEST_INTERNAL_TOKEN="cron-$(openssl rand -hex 24)"
 psql -X -q -v ON_ERROR_STOP=1 -c "SELECT abx.set_internal_token('$GATEWAY_TEST_INTERNAL_TOKEN')" >/dev/null
 
 gw_env="$(bash scripts/gateway.sh start gateway \
