@@ -362,7 +362,12 @@ asio::awaitable<void> Gateway::accept(Worker& w) {
         tcp::socket socket =
             co_await w.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || stopping_) co_return;
-        if (ec) continue;
+        if (ec) {
+            // Out of descriptors or memory: back off a little instead of spinning on accept.
+            asio::steady_timer pause(w.io, 50ms);
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
         socket.set_option(tcp::no_delay(true), ec);
         asio::co_spawn(w.io, session(w, std::move(socket)), asio::detached);
     }
