@@ -115,8 +115,16 @@ $$;
 -- the parsed JSON body or JSON null. Errors name the field by where it was sent: path.id,
 -- query.subjectId, body.variants[1].traffic_share. Codes as everywhere (docs/sql-api.md).
 -- ---------------------------------------------------------------------------------------------
-CREATE FUNCTION abx.http_args(path jsonb, query jsonb, body jsonb) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+
+-- The start of every route: the three arguments, then, each only where given and in this order,
+-- the route's right (refusals name function_name), the query's allowed keys, and the path
+-- parameter path_key, an experiment's id or code (abx.http_code), whose code is returned. Optional
+-- parameters rather than a second function: abx's function list, which the sweeps of 11_sqlstates
+-- and 17_rights pin, stays as it is.
+CREATE FUNCTION abx.http_args(path jsonb, query jsonb, body jsonb, right_name text DEFAULT NULL,
+                              function_name text DEFAULT NULL, allowed text[] DEFAULT NULL,
+                              path_key text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
     IF path IS NULL THEN
@@ -130,6 +138,16 @@ BEGIN
     ELSIF jsonb_typeof(query) <> 'object' THEN
         RAISE EXCEPTION 'invalid query: must be a JSON object' USING ERRCODE = 'invalid_text_representation';
     END IF;
+    IF right_name IS NOT NULL THEN
+        PERFORM abx.require_right(right_name, function_name, false);
+    END IF;
+    IF allowed IS NOT NULL THEN
+        PERFORM abx.http_keys(query, 'query', allowed);
+    END IF;
+    IF path_key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN abx.http_code(abx.http_field(path, 'path', path_key, 'string', true) #>> '{}', 'path.' || path_key);
 END
 $$;
 
@@ -172,13 +190,17 @@ END
 $$;
 
 -- A number field. Query values are text (the query string), so there a number is its decimal text;
--- elsewhere it is a JSON number. It must fit a double (finite and normal, as everywhere in abx).
-CREATE FUNCTION abx.http_number(doc jsonb, prefix text, key text) RETURNS double precision
+-- elsewhere it is a JSON number. It must fit a double (finite and normal, as everywhere in abx)
+-- and, with whole_from and whole_to, be a whole number in that range (22003 otherwise; checked on
+-- the double, as the callers use it).
+CREATE FUNCTION abx.http_number(doc jsonb, prefix text, key text, whole_from bigint DEFAULT NULL,
+                                whole_to bigint DEFAULT NULL) RETURNS double precision
     LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     v jsonb;
     n numeric;
+    d double precision;
 BEGIN
     IF prefix = 'query' AND jsonb_typeof(doc -> key) = 'string' THEN
         IF (doc ->> key) !~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$' THEN
@@ -193,7 +215,12 @@ BEGIN
     IF abs(n) > 1.7976931348623157e308 OR (n <> 0 AND abs(n) < 2.2250738585072014e-308) THEN
         RAISE EXCEPTION 'invalid %.%: must fit a double', prefix, key USING ERRCODE = 'numeric_value_out_of_range';
     END IF;
-    RETURN n::double precision;
+    d := n::double precision;
+    IF whole_from IS NOT NULL AND (d <> trunc(d) OR d NOT BETWEEN whole_from AND whole_to) THEN
+        RAISE EXCEPTION 'invalid %.%: must be an integer from % to %', prefix, key, whole_from, whole_to
+            USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    RETURN d;
 END
 $$;
 

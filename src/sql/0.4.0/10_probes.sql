@@ -84,9 +84,7 @@ $$
 DECLARE
     counters jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('meta:read', 'abx.http_metrics', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'meta:read', 'abx.http_metrics', ARRAY['orgId']);
     WITH series(name, help, labels, value) AS (
         SELECT 'policy_denies_total', 'Actions refused by the autonomy policy, by feature and reason',
                jsonb_build_object('feature', coalesce(a.change ->> 'feature', ''),
@@ -133,14 +131,8 @@ $$
 DECLARE
     top double precision;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('meta:read', 'abx.http_audit_stats', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['limit', 'orgId']);
-    top := coalesce(abx.http_number(query, 'query', 'limit'), 10);
-    IF top <> trunc(top) OR top NOT BETWEEN 1 AND 100 THEN
-        RAISE EXCEPTION 'invalid query.limit: must be an integer from 1 to 100'
-            USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
+    PERFORM abx.http_args(path, query, body, 'meta:read', 'abx.http_audit_stats', ARRAY['limit', 'orgId']);
+    top := coalesce(abx.http_number(query, 'query', 'limit', 1, 100), 10);
     RETURN jsonb_build_object(
         'total_failures', (SELECT coalesce(sum(f.entries), 0) FROM abx.audit_failures f),
         'top_errors', (SELECT coalesce(jsonb_agg(jsonb_build_object(

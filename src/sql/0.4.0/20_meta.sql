@@ -121,9 +121,7 @@ DECLARE
     doc jsonb;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_meta_start', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_meta_start', ARRAY['orgId']);
     PERFORM abx.http_keys(body, 'body', ARRAY['name', 'goal', 'code', 'sla_target', 'prometheus', 'variants',
                                               'metrics', 'winner_policy', 'analysis']);
     name := abx.http_field(body, 'body', 'name', 'string', true) #>> '{}';
@@ -162,9 +160,7 @@ DECLARE
     prom jsonb;
     doc jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_meta_stop', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_meta_stop', ARRAY['orgId']);
     PERFORM abx.http_keys(body, 'body', ARRAY['id', 'prometheus']);
     ref := abx.http_field(body, 'body', 'id', CASE jsonb_typeof(body -> 'id') WHEN 'number' THEN 'number' ELSE 'string' END, true);
     IF jsonb_typeof(ref) = 'number' AND (ref::numeric <> trunc(ref::numeric) OR ref::numeric < 1) THEN
@@ -193,10 +189,7 @@ DECLARE
     doc jsonb;
     results jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_meta_metrics', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:read', 'abx.http_meta_metrics', ARRAY['orgId'], 'id');
     doc := abx.experiment(code);
     -- The statistics first: they are the organization's own experiment's only (abx.results
     -- refuses a global one from inside an organization), as are the assignment counts below.

@@ -43,8 +43,7 @@ DECLARE
     subject text;
     a record;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:assign', 'abx.http_assignment', false);
+    PERFORM abx.http_args(path, query, body, 'experiments:assign', 'abx.http_assignment');
     code := abx.http_field(path, 'path', 'code', 'string', true) #>> '{}';
     subject := abx.http_field(query, 'query', 'subjectId', 'string', true) #>> '{}';
     IF octet_length(subject) NOT BETWEEN 1 AND 256 THEN
@@ -103,8 +102,7 @@ DECLARE
     results jsonb[] := '{}';
     r record;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:events:write', 'abx.http_events', false);
+    PERFORM abx.http_args(path, query, body, 'experiments:events:write', 'abx.http_events');
     code := abx.http_field(path, 'path', 'code', 'string', true) #>> '{}';
     default_subject := abx.http_field(query, 'query', 'subjectId', 'string') #>> '{}';
     PERFORM abx.http_keys(query, 'query', ARRAY['subjectId', 'orgId']);
@@ -195,9 +193,7 @@ DECLARE
     code text;
     now_winner jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:winner:read', 'abx.http_winner', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:winner:read', 'abx.http_winner', ARRAY['orgId']);
     code := abx.http_field(path, 'path', 'code', 'string', true) #>> '{}';
     now_winner := abx.winner(code);
     RETURN abx.http_winner_snapshot(code)

@@ -66,8 +66,7 @@ CREATE FUNCTION abx.http_admin_list(path jsonb, query jsonb, body jsonb) RETURNS
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_list', false);
+    PERFORM abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_list');
     RETURN abx.http_experiment_list(query, 'abx.http_admin_list');
 END
 $$;
@@ -79,9 +78,7 @@ $$
 DECLARE
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_create', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_create', ARRAY['orgId']);
     IF jsonb_typeof(body) <> 'object' THEN
         RAISE EXCEPTION 'invalid body: must be a JSON object (the experiment spec)' USING ERRCODE = 'invalid_text_representation';
     END IF;
@@ -99,10 +96,7 @@ CREATE FUNCTION abx.http_admin_get(path jsonb, query jsonb, body jsonb) RETURNS 
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_get', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    RETURN abx.experiment(abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id'));
+    RETURN abx.experiment(abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_get', ARRAY['orgId'], 'id'));
 END
 $$;
 
@@ -114,10 +108,7 @@ DECLARE
     code text;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_update', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_update', ARRAY['orgId'], 'id');
     IF jsonb_typeof(body) <> 'object' THEN
         RAISE EXCEPTION 'invalid body: must be a JSON object (the patch)' USING ERRCODE = 'invalid_text_representation';
     END IF;
@@ -139,10 +130,7 @@ DECLARE
     code text;
     status text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_delete', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_delete', ARRAY['orgId'], 'id');
     status := abx.experiment(code) ->> 'status';
     IF status = 'draft' THEN
         RETURN jsonb_build_object('deleted', true, 'archived', false, 'experiment', abx.delete_experiment(code));
@@ -168,17 +156,12 @@ DECLARE
     wanted_key text;
     lim double precision;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:admin', 'abx.http_admin_metrics', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['from', 'to', 'eventKey', 'limit', 'orgId']);
-    ref_code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    ref_code := abx.http_args(path, query, body, 'experiments:admin', 'abx.http_admin_metrics',
+                              ARRAY['from', 'to', 'eventKey', 'limit', 'orgId'], 'id');
     since := abx.http_timestamp(query, 'query', 'from');
     until := abx.http_timestamp(query, 'query', 'to');
     wanted_key := abx.http_field(query, 'query', 'eventKey', 'string') #>> '{}';
-    lim := coalesce(abx.http_number(query, 'query', 'limit'), 1000);
-    IF lim <> trunc(lim) OR lim NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'invalid query.limit: must be an integer from 1 to 100000' USING ERRCODE = 'numeric_value_out_of_range';
-    END IF;
+    lim := coalesce(abx.http_number(query, 'query', 'limit', 1, 100000), 1000);
     -- abx.results finds the experiment whose figures the session may read (the organization's own;
     -- global ones only without an organization) or refuses; the buckets are that experiment's.
     results := (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM abx.results(ref_code) r);

@@ -80,9 +80,7 @@ DECLARE
     spec jsonb;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:write', 'abx.http_create_experiment', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:write', 'abx.http_create_experiment', ARRAY['orgId']);
     spec := abx.http_seed002_spec(body, true);
     BEGIN
         RETURN abx.http_seed002_doc(abx.create_experiment(spec));
@@ -113,11 +111,8 @@ CREATE FUNCTION abx.http_get_experiment(path jsonb, query jsonb, body jsonb) RET
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_get_experiment', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
     RETURN abx.http_seed002_doc(abx.experiment(
-        abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id')));
+        abx.http_args(path, query, body, 'experiments:read', 'abx.http_get_experiment', ARRAY['orgId'], 'id')));
 END
 $$;
 
@@ -131,10 +126,7 @@ DECLARE
     patch jsonb;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:write', 'abx.http_update_experiment', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:write', 'abx.http_update_experiment', ARRAY['orgId'], 'id');
     patch := abx.http_seed002_spec(body, false);
     BEGIN
         RETURN abx.http_seed002_doc(abx.update_experiment(code, patch));
@@ -153,10 +145,7 @@ $$
 DECLARE
     code text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_start', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_start', ARRAY['orgId'], 'id');
     IF abx.experiment(code) ->> 'status' = 'paused' THEN
         RETURN abx.http_seed002_doc(abx.resume(code));
     END IF;
@@ -172,11 +161,8 @@ CREATE FUNCTION abx.http_stop(path jsonb, query jsonb, body jsonb) RETURNS jsonb
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_stop', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
     RETURN abx.http_seed002_doc(abx.pause(
-        abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id')));
+        abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_stop', ARRAY['orgId'], 'id')));
 END
 $$;
 
@@ -191,10 +177,7 @@ DECLARE
     a record;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:assign', 'abx.http_assign', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:assign', 'abx.http_assign', ARRAY['orgId'], 'id');
     PERFORM abx.http_keys(body, 'body', ARRAY['molam_id', 'context']);
     subject := abx.http_field(body, 'body', 'molam_id', 'string', true) #>> '{}';
     context := coalesce(abx.http_field(body, 'body', 'context', 'object'), '{}');
@@ -221,10 +204,7 @@ DECLARE
     a record;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:assign', 'abx.http_get_assignment', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:assign', 'abx.http_get_assignment', ARRAY['orgId'], 'id');
     subject := abx.http_field(path, 'path', 'molam_id', 'string', true) #>> '{}';
     BEGIN
         SELECT * INTO a FROM abx.assignment(code, subject);

@@ -16,10 +16,7 @@ DECLARE
     t record;
     st text; msg text; det text; hin text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:events:write', 'abx.http_track', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:events:write', 'abx.http_track', ARRAY['orgId'], 'id');
     PERFORM abx.http_keys(body, 'body', ARRAY['variant_id', 'molam_id', 'event_type', 'value', 'metadata', 'ts',
                                               'idempotency_key']);
     subject := abx.http_field(body, 'body', 'molam_id', 'string', true) #>> '{}';
@@ -61,10 +58,7 @@ $$
 DECLARE
     code text;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_results', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    code := abx.http_args(path, query, body, 'experiments:read', 'abx.http_results', ARRAY['orgId'], 'id');
     RETURN jsonb_build_object('experiment', code,
                               'results', (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM abx.results(code) r),
                               'srm', abx.srm(code));
@@ -80,10 +74,7 @@ DECLARE
     ref_code text;
     found jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_insights', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    ref_code := abx.http_code(abx.http_field(path, 'path', 'id', 'string', true) #>> '{}', 'path.id');
+    ref_code := abx.http_args(path, query, body, 'experiments:read', 'abx.http_insights', ARRAY['orgId'], 'id');
     -- abx.insights refuses what the session may not read; the bandit state is of the same
     -- experiment (the organization's own, or a global one without an organization).
     found := abx.insights(ref_code);

@@ -14,42 +14,28 @@ $$
 DECLARE
     overlay jsonb := '{}';
     n double precision;
+    r record;
 BEGIN
-    n := abx.http_number(doc, prefix, 'minSampleSize');
+    n := abx.http_number(doc, prefix, 'minSampleSize', 0, 1000000000);
     IF n IS NOT NULL THEN
-        IF n <> trunc(n) OR n NOT BETWEEN 0 AND 1e9 THEN
-            RAISE EXCEPTION 'invalid %.minSampleSize: must be an integer from 0 to 1000000000', prefix USING ERRCODE = 'numeric_value_out_of_range';
-        END IF;
         overlay := overlay || jsonb_build_object('min_assignments', n::bigint);
     END IF;
-    n := abx.http_number(doc, prefix, 'minConfidenceLevel');
-    IF n IS NOT NULL THEN
-        IF n NOT BETWEEN 50 AND 99.99 THEN
-            RAISE EXCEPTION 'invalid %.minConfidenceLevel: must be a percentage from 50 to 99.99', prefix USING ERRCODE = 'numeric_value_out_of_range';
+    -- The other thresholds: bounded numbers, percentages scaled to abx's fractions. Checked in
+    -- this order, so the first bad one is the one reported.
+    FOR r IN SELECT * FROM (VALUES
+            ('minConfidenceLevel', 'confidence', 50, 99.99, 100, 'a percentage from 50 to 99.99'),
+            ('minImprovementPercent', 'min_improvement', 0, 10000, 100, 'a percentage from 0 to 10000'),
+            ('minRuntimeHours', 'pick_after_hours', 0, 8784, 1, 'from 0 to 8784'),
+            ('maxErrorRate', 'max_error_rate', 0, 1, 1, 'a fraction from 0 to 1'))
+            AS t(field, policy_key, low, high, per, bounds)
+    LOOP
+        n := abx.http_number(doc, prefix, r.field);
+        IF n NOT BETWEEN r.low AND r.high THEN
+            RAISE EXCEPTION 'invalid %.%: must be %', prefix, r.field, r.bounds USING ERRCODE = 'numeric_value_out_of_range';
+        ELSIF n IS NOT NULL THEN
+            overlay := overlay || jsonb_build_object(r.policy_key, n / r.per);
         END IF;
-        overlay := overlay || jsonb_build_object('confidence', n / 100);
-    END IF;
-    n := abx.http_number(doc, prefix, 'minImprovementPercent');
-    IF n IS NOT NULL THEN
-        IF n NOT BETWEEN 0 AND 10000 THEN
-            RAISE EXCEPTION 'invalid %.minImprovementPercent: must be a percentage from 0 to 10000', prefix USING ERRCODE = 'numeric_value_out_of_range';
-        END IF;
-        overlay := overlay || jsonb_build_object('min_improvement', n / 100);
-    END IF;
-    n := abx.http_number(doc, prefix, 'minRuntimeHours');
-    IF n IS NOT NULL THEN
-        IF n NOT BETWEEN 0 AND 8784 THEN
-            RAISE EXCEPTION 'invalid %.minRuntimeHours: must be from 0 to 8784', prefix USING ERRCODE = 'numeric_value_out_of_range';
-        END IF;
-        overlay := overlay || jsonb_build_object('pick_after_hours', n);
-    END IF;
-    n := abx.http_number(doc, prefix, 'maxErrorRate');
-    IF n IS NOT NULL THEN
-        IF n NOT BETWEEN 0 AND 1 THEN
-            RAISE EXCEPTION 'invalid %.maxErrorRate: must be a fraction from 0 to 1', prefix USING ERRCODE = 'numeric_value_out_of_range';
-        END IF;
-        overlay := overlay || jsonb_build_object('max_error_rate', n);
-    END IF;
+    END LOOP;
     RETURN overlay;
 END
 $$;
@@ -96,10 +82,9 @@ DECLARE
     name text;
     data jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_promotion_eligibility', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['minSampleSize', 'minConfidenceLevel', 'minImprovementPercent',
-                                                'minRuntimeHours', 'maxErrorRate', 'orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:read', 'abx.http_promotion_eligibility',
+                          ARRAY['minSampleSize', 'minConfidenceLevel', 'minImprovementPercent', 'minRuntimeHours',
+                                'maxErrorRate', 'orgId']);
     name := abx.http_field(path, 'path', 'name', 'string', true) #>> '{}';
     data := abx.http_eligibility(name, abx.evaluate_winner_with(abx.http_code(name, 'path.name'),
                                                                 abx.http_promotion_config(query, 'query')));
@@ -123,13 +108,11 @@ DECLARE
     by_whom text;
     config jsonb;
     evaluation jsonb;
+    eligibility jsonb;
     promotion jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_promote', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    name := abx.http_field(path, 'path', 'name', 'string', true) #>> '{}';
-    code := abx.http_code(name, 'path.name');
+    code := abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_promote', ARRAY['orgId'], 'name');
+    name := path ->> 'name';
     IF jsonb_typeof(body) = 'null' THEN
         body := '{}';
     END IF;
@@ -151,15 +134,15 @@ BEGIN
     END IF;
     promotion := abx.promote(code, evaluation ->> 'winner',
                              'via the HTTP API' || coalesce(' by ' || by_whom, ''));
+    eligibility := abx.http_eligibility(name, evaluation);  -- its percentages are the promotion's
     RETURN jsonb_build_object('success', true, 'data', jsonb_build_object(
         'promotion', jsonb_build_object(
             'id', promotion -> 'promotion', 'experimentName', name,
             'promotedVariantName', promotion -> 'winner', 'promotionType', 'manual',
             'promotedBy', coalesce(by_whom, promotion ->> 'promoted_by'),
-            'confidence', round((evaluation ->> 'confidence')::numeric * 100, 2),
-            'improvement', round((evaluation ->> 'improvement')::numeric * 100, 2),
+            'confidence', eligibility -> 'confidence', 'improvement', eligibility -> 'improvement',
             'warnings', promotion -> 'warnings', 'promotedAt', abx.now()),
-        'eligibility', abx.http_eligibility(name, evaluation)),
+        'eligibility', eligibility),
         'message', format('Successfully promoted variant %s to production', promotion ->> 'winner'));
 END
 $$;
@@ -176,9 +159,7 @@ DECLARE
     by_whom text;
     done jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:lifecycle', 'abx.http_rollback', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
+    PERFORM abx.http_args(path, query, body, 'experiments:lifecycle', 'abx.http_rollback', ARRAY['orgId']);
     name := abx.http_field(path, 'path', 'name', 'string', true) #>> '{}';
     PERFORM abx.http_keys(body, 'body', ARRAY['reason', 'rolledBackBy', 'userId']);
     reason := abx.http_field(body, 'body', 'reason', 'string', true) #>> '{}';
@@ -201,13 +182,12 @@ CREATE FUNCTION abx.http_promotion_history(path jsonb, query jsonb, body jsonb) 
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
+    code text;
     name text;
     history jsonb;
 BEGIN
-    PERFORM abx.http_args(path, query, body);
-    PERFORM abx.require_right('experiments:read', 'abx.http_promotion_history', false);
-    PERFORM abx.http_keys(query, 'query', ARRAY['orgId']);
-    name := abx.http_field(path, 'path', 'name', 'string', true) #>> '{}';
+    code := abx.http_args(path, query, body, 'experiments:read', 'abx.http_promotion_history', ARRAY['orgId'], 'name');
+    name := path ->> 'name';
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'id', h -> 'id', 'promotedVariantName', h -> 'winner', 'controlVariantName', h -> 'control',
                'confidence', round((h ->> 'confidence')::numeric * 100, 2),
@@ -217,7 +197,7 @@ BEGIN
                'rolledBackBy', h -> 'rolled_back_by', 'rollbackReason', h -> 'rollback_reason')
                ORDER BY n), '[]')
       INTO history
-      FROM jsonb_array_elements(abx.promotion_history(abx.http_code(name, 'path.name'))) WITH ORDINALITY x(h, n);
+      FROM jsonb_array_elements(abx.promotion_history(code)) WITH ORDINALITY x(h, n);
     RETURN jsonb_build_object('success', true, 'data', jsonb_build_object(
         'experimentName', name, 'history', history, 'count', jsonb_array_length(history),
         'latestPromotion', history -> 0),
