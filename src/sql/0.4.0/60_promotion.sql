@@ -80,14 +80,19 @@ CREATE FUNCTION abx.http_promotion_eligibility(path jsonb, query jsonb, body jso
 $$
 DECLARE
     name text;
+    code text;
+    config jsonb;
     data jsonb;
 BEGIN
     PERFORM abx.http_args(path, query, body, 'experiments:read', 'abx.http_promotion_eligibility',
                           ARRAY['minSampleSize', 'minConfidenceLevel', 'minImprovementPercent', 'minRuntimeHours',
                                 'maxErrorRate', 'orgId']);
     name := abx.http_field(path, 'path', 'name', 'string', true) #>> '{}';
-    data := abx.http_eligibility(name, abx.evaluate_winner_with(abx.http_code(name, 'path.name'),
-                                                                abx.http_promotion_config(query, 'query')));
+    -- One statement each: the order of a call's arguments is the planner's, and the first error
+    -- reported must not depend on it (the path first, then the query).
+    code := abx.http_code(name, 'path.name');
+    config := abx.http_promotion_config(query, 'query');
+    data := abx.http_eligibility(name, abx.evaluate_winner_with(code, config));
     RETURN jsonb_build_object('success', true, 'data', data, 'message',
         format('Experiment %s is %seligible for promotion', name,
                CASE WHEN (data ->> 'isEligible')::boolean THEN '' ELSE 'not ' END));
