@@ -242,6 +242,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING i
 
 ABX_SQL_FUNCTION(abx_add_job) {
     require_platform(Right::ExperimentsAdmin, "abx.add_job");
+    // The scheduler may be asleep for up to 10 s with its next job far away: wake it when this
+    // commits, so a new job that is due soon runs on time.
+    wake_scheduler_at_commit();
     JobRow j;
     j.name = arg_text(fcinfo, 0, "name");
     j.command = arg_text(fcinfo, 1, "command");
@@ -326,6 +329,7 @@ Statement job_by_id_statement(kJobById, {INT8OID});
 // of whoever wrote it. A new schedule starts from now; next_run_at moves the next run.
 ABX_SQL_FUNCTION(abx_alter_job) {
     require_platform(Right::ExperimentsAdmin, "abx.alter_job");
+    wake_scheduler_at_commit();  // a changed schedule or next_run_at may be due sooner
     std::string name = arg_text(fcinfo, 0, "name");
     if (PG_ARGISNULL(1)) null_field("changes");
     nlohmann::json changes = arg_jsonb(fcinfo, 1);
