@@ -1,6 +1,8 @@
 """abx-http's integration tests: a real cluster and a real gateway (started by
 tests/shell/gateway.sh), driven over HTTP. Prints TAP-like lines; exits 1 on any failure."""
+import json
 import os
+import re
 import sys
 import time
 
@@ -45,6 +47,20 @@ class Context(Checks):
         return Client(self.url)
 
 
+def every_route_called(t):
+    """Each operation of docs/openapi.json (generated from the route table) was requested at least
+    once with a path of its shape."""
+    doc = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.json")))
+    missing = []
+    for template, item in doc["paths"].items():
+        shape = re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$")
+        for method in item:
+            if not any(m == method.upper() and shape.match(p) for m, p in Client.seen):
+                missing.append(f"{method.upper()} {template}")
+    t.check(f"every route of docs/openapi.json was called ({len(missing)} missing)", not missing,
+            ", ".join(missing))
+
+
 def main():
     t = Context()
     only = sys.argv[1:]
@@ -80,6 +96,8 @@ def main():
             t.check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
             c.close()
+    if not only:
+        every_route_called(t)
     print(f"gateway: {t.passed} passed, {t.failed} failed")
     sys.exit(1 if t.failed else 0)
 

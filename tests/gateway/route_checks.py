@@ -82,6 +82,13 @@ def seed_004(t, c):
         "SELECT actor || '|' || coalesce(jwt_subject, '') FROM abx.audit_log WHERE request_id = 'req-s4-patch'")
         == "abx_admin|tester", sql("SELECT count(*) FROM abx.audit_log WHERE request_id = 'req-s4-patch'"))
     t.status("admin routes need experiments:admin", c.request("GET", "/api/admin/experiments", token=svc), 403)
+    r = c.request("GET", "/api/admin/experiments/s4", token=admin)
+    t.check("admin get", r.status == 200 and r.json.get("code") == "s4", repr(r))
+    t.status("admin create a draft", c.request("POST", "/api/admin/experiments", token=admin,
+                                               body=t.abx_document("scratch")), 201)
+    r = c.request("DELETE", "/api/admin/experiments/scratch", token=admin)
+    t.status("admin delete a draft", r, 200)
+    t.status("... it is gone", c.request("GET", "/api/admin/experiments/scratch", token=admin), 404)
     r = c.request("GET", "/api/admin/experiments/s4/metrics", token=admin)
     t.status("admin metrics", r, 200)
     t.live_code = "s4"
