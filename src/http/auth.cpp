@@ -1,5 +1,7 @@
 #include "auth.hpp"
 
+#include "encoding.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <vector>
@@ -13,28 +15,6 @@ namespace abx::http {
 namespace {
 constexpr std::string_view kGatewayRole = "abx_gateway";
 constexpr std::string_view kSuperadminRole = "abx_admin";
-
-std::string to_hex(const unsigned char* p, std::size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        out += digits[p[i] >> 4];
-        out += digits[p[i] & 15];
-    }
-    return out;
-}
-
-bool from_hex(std::string_view s, std::vector<unsigned char>& out) {
-    if (s.size() % 2) return false;
-    out.clear();
-    for (std::size_t i = 0; i < s.size(); i += 2) {
-        unsigned v = 0;
-        auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
-        if (ec != std::errc() || p != s.data() + i + 2) return false;
-        out.push_back(static_cast<unsigned char>(v));
-    }
-    return true;
-}
 
 bool pbkdf2(std::string_view password, const std::vector<unsigned char>& salt, int iterations,
             unsigned char* out, std::size_t out_len) {
@@ -187,13 +167,12 @@ bool verify_password(std::string_view password, std::string_view encoded) {
     if (parts.size() != 4 || parts[0] != "pbkdf2-sha256") return false;
     int iterations = 0;
     auto [p, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), iterations);
-    std::vector<unsigned char> salt, expected;
-    if (ec != std::errc() || iterations < 1 || !from_hex(parts[2], salt) ||
-        !from_hex(parts[3], expected) || expected.empty())
+    auto salt = from_hex(parts[2]), expected = from_hex(parts[3]);
+    if (ec != std::errc() || iterations < 1 || !salt || !expected || expected->empty())
         return false;
-    std::vector<unsigned char> actual(expected.size());
-    if (!pbkdf2(password, salt, iterations, actual.data(), actual.size())) return false;
-    return CRYPTO_memcmp(actual.data(), expected.data(), expected.size()) == 0;
+    std::vector<unsigned char> actual(expected->size());
+    if (!pbkdf2(password, *salt, iterations, actual.data(), actual.size())) return false;
+    return CRYPTO_memcmp(actual.data(), expected->data(), expected->size()) == 0;
 }
 
 }  // namespace abx::http

@@ -18,7 +18,7 @@ const std::vector<Route> kRoutes = {
     {M::GET, "/version", "", "", A::None, RO, 200, "public", PLAIN, "Gateway and API version",
      Builtin::Version},
     {M::GET, "/readiness", "abx.http_readiness", "", A::None, RO, 200, "public", PLAIN,
-     "Readiness probes db, queue, outbound: ready | degraded | not_ready"},
+     "Readiness probes db, queue, outbound: ready | degraded | not_ready", Builtin::Readiness},
     {M::GET, "/openapi.json", "", "", A::None, RO, 200, "public", PLAIN,
      "This API as an OpenAPI 3.1 document", Builtin::OpenApi},
     {M::GET, "/metrics", "abx.http_metrics", "meta:read", A::Jwt, RO, 200, "meta", PLAIN,

@@ -23,8 +23,11 @@ enum class Auth {
     InternalToken,  // Authorization: Bearer <the internal cron token>, checked by the database
 };
 
-// What the gateway itself answers (no SQL function call), or Sql: the route's function.
-enum class Builtin { Sql, Health, Version, Metrics, OpenApi };
+// What the gateway answers itself (Health, Version, OpenApi: no SQL), or from the route's
+// function with its own handling of the result (Metrics: rendered as Prometheus text; Readiness:
+// counted, 503 when not_ready, answered by the gateway when the database is unreachable), or
+// Sql: the function's JSON as it is.
+enum class Builtin { Sql, Health, Version, Metrics, OpenApi, Readiness };
 
 struct Route {
     Method method;

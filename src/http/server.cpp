@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "auth.hpp"
+#include "encoding.hpp"
 #include "errors.hpp"
 #include "openapi.hpp"
 #include "routes.hpp"
@@ -66,13 +67,7 @@ std::string request_id(std::string_view given) {
     if (ok) return std::string(given);
     unsigned char bytes[12];
     RAND_bytes(bytes, sizeof bytes);
-    static const char* digits = "0123456789abcdef";
-    std::string id;
-    for (unsigned char b : bytes) {
-        id += digits[b >> 4];
-        id += digits[b & 15];
-    }
-    return id;
+    return to_hex(bytes, sizeof bytes);
 }
 
 // A parser's message may quote the offending bytes, which need not be UTF-8: replace them
@@ -126,7 +121,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const Match& 
     const Route& route = *m.route;
 
     auto limit = config_.rate_limits.find(std::string(route.group));
-    if (limit != config_.rate_limits.end()) {
+    if (limit != config_.rate_limits.end() && limit->second > 0) {
         double now =
             std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
                 .count();
@@ -210,7 +205,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const Match& 
     auto rid_header = req["x-request-id"];
     std::string rid = request_id(std::string_view(rid_header.data(), rid_header.size()));
 
-    const bool readiness = route.function == "abx.http_readiness";
+    const bool readiness = route.builtin == Builtin::Readiness;
     PgConnection* c = co_await w.pool->acquire();
     if (!c) {
         Response r = error(503, "ABX503", "no database connection available", route.envelope);

@@ -70,7 +70,8 @@ TEST(HttpRoutes, EveryRouteIsWellFormed) {
         EXPECT_TRUE(
             seen.insert({std::string(method_name(r.method)), std::string(r.pattern)}).second)
             << r.pattern << " declared twice";
-        if (r.builtin == Builtin::Sql || r.builtin == Builtin::Metrics) {
+        if (r.builtin == Builtin::Sql || r.builtin == Builtin::Metrics ||
+            r.builtin == Builtin::Readiness) {
             EXPECT_EQ(r.function.substr(0, 9), "abx.http_") << r.pattern;
         }
         if (r.method == Method::GET && r.pattern.find("assignment") == std::string_view::npos) {
