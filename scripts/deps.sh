@@ -6,6 +6,7 @@ PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-server-dev-15
     libssl-dev libpq-dev nlohmann-json3-dev libboost-dev libgtest-dev libgmock-dev
     clang-format curl openssl prometheus wrk
+    libcurl4-openssl-dev python3-aiosmtpd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

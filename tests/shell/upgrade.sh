@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ALTER EXTENSION abx UPDATE from the released 0.1.0 and from the released 0.3.0: the updated schema
 # is the same as a fresh install's, data written under 0.1.0 still assigns (sticky), tracks and
-# aggregates, and data written under 0.3.0 is served by 0.4.0's HTTP routes.
+# aggregates, data written under 0.3.0 is served by 0.4.0's HTTP routes, and 0.4.0 updates to 0.5.0
+# (the outward parts) with its experiments and undelivered notifications kept.
 # The 0.1.0 data is written with the current library: assignments and events through abx.assign and
 # abx.track (their 0.1.0 definitions), the experiment as rows (the current library's mutating
 # functions need the 0.2.0 audit log); the 0.1.0 library itself is not rebuilt here.
@@ -99,5 +100,25 @@ check "the gateway's role reaches the readiness probe" "t" \
 check "the gateway's role reaches no working route" "42501" \
     "$(q v3_db -c "SET ROLE abx_gateway; DO \$\$ BEGIN PERFORM abx.http_winner('{\"code\": \"v3\"}', '{}', 'null');
         EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*NOTICE: *//p')"
+
+# 0.4.0 -> 0.5.0 (WebSocket feed, webhooks, notifications, SLO guardrails).
+createdb v4_db
+q v4_db >/dev/null <<'SQL'
+CREATE EXTENSION abx VERSION '0.4.0';
+SET abx.pinned_now = '2026-05-01 10:00:00+00';
+SELECT abx.create_experiment('{"code": "v4", "salt": "v4", "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}');
+SELECT abx.start('v4');
+SELECT count(*) FROM generate_series(1, 50) i, LATERAL abx.assign('v4', 'u' || i);
+SQL
+before4="$(q v4_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assignment('v4', 'u' || i) a")"
+outbox4="$(q v4_db -c "SELECT count(*) FROM abx.outbox WHERE delivered_at IS NULL")"
+q v4_db -c "ALTER EXTENSION abx UPDATE"
+check "0.4.0 updated to the default version" "$(sed -n "s/^default_version = '\(.*\)'/\1/p" abx.control)" \
+    "$(q v4_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
+check "0.4.0 updated schema equals a fresh install" "$(q fresh_db -c "$schema")" "$(q v4_db -c "$schema")"
+check "0.4.0 assignments stay sticky" "$before4" \
+    "$(q v4_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assign('v4', 'u' || i) a")"
+check "0.4.0 undelivered notifications are kept" "$outbox4" \
+    "$(q v4_db -c "SELECT count(*) FROM abx.outbox WHERE delivered_at IS NULL")"
 echo "upgrade: $fails failed"
 [ "$fails" = 0 ]
