@@ -102,6 +102,10 @@ struct SequentialMemory {
     double p_value = 1.0;
     double lower = -std::numeric_limits<double>::infinity();
     double upper = std::numeric_limits<double>::infinity();
+    // Guardrail metrics only: the one-sided test for harm (stats::HarmState), its own looks.
+    std::int64_t harm_looks = 0;
+    double harm_p_value = 1.0;
+    double harm_lower = -std::numeric_limits<double>::infinity();
 };
 
 struct ExperimentData {
@@ -133,7 +137,12 @@ struct MetricResult {
     double chance_to_beat_control = NAN;
     double expected_loss = NAN;  // risk of choosing this variant over the control, metric units
     double prob_best = NAN;      // among all variants (defined for the control row too)
-    std::string note;            // why something is undefined, empty otherwise
+    // Guardrail rows of treatments: the one-sided always-valid test for harm (harm = the
+    // difference in the harmful direction, in metric units); failed = its lower bound is above 0.
+    double harm_p_value = NAN;
+    double harm_lower = NAN;
+    bool guardrail_failed = false;
+    std::string note;  // why something is undefined, empty otherwise
 };
 
 struct FailFastFlag {
@@ -143,10 +152,19 @@ struct FailFastFlag {
     std::string best;  // the reference arm (highest prob_best) it is compared with
 };
 
+// A guardrail metric on which a treatment has shown harm (the always-valid one-sided test).
+struct GuardrailFailure {
+    std::string variant;
+    std::string metric;
+    double harm_lower = 0;  // always-valid lower bound of the harm, metric units (> 0)
+    double p_value = 0;     // always-valid one-sided p-value
+};
+
 struct Analysis {
     std::vector<MetricResult> rows;  // variant-major: for each variant, each metric
     stats::SrmResult srm;
     std::vector<FailFastFlag> fail_fast;
+    std::vector<GuardrailFailure> guardrail_failures;  // treatments harmed on a guardrail
     // New sequential memory per [variant][metric], to be stored by the glue after a look.
     std::vector<std::vector<SequentialMemory>> sequential;
 };
@@ -234,7 +252,8 @@ inline constexpr const char* kCheckNotEvaluable = "not_evaluable";
 
 struct SafetyCheck {
     std::string name;     // min_sample_size, min_confidence, min_improvement, min_runtime,
-                          // error_rate_acceptable, srm_clean, min_exposures, min_conversions;
+                          // error_rate_acceptable, srm_clean, guardrails_clean, min_exposures,
+                          // min_conversions;
                           // with override_variant only: override_variant
     std::string status;   // kCheckPassed, kCheckFailed, kCheckNotConfigured, kCheckNotEvaluable
     bool passed = false;  // status is passed or not_configured: the check does not block

@@ -18,8 +18,8 @@ Statement assigned_counts(
     "SELECT variant_id, assigned FROM abx.variant_assignments WHERE experiment_id = $1", {INT8OID});
 
 Statement metric_stats(
-    "SELECT variant_id, metric_key, n, sum, sum_sq, seq_looks, seq_p_value, seq_lower, seq_upper "
-    "FROM abx.variant_metric_stats WHERE experiment_id = $1",
+    "SELECT variant_id, metric_key, n, sum, sum_sq, seq_looks, seq_p_value, seq_lower, seq_upper, "
+    "harm_looks, harm_p_value, harm_lower FROM abx.variant_metric_stats WHERE experiment_id = $1",
     {INT8OID});
 
 Statement started("SELECT started_at FROM abx.experiments WHERE id = $1", {INT8OID});
@@ -40,12 +40,16 @@ std::vector<bool> aggregated_metrics(std::int64_t experiment_id,
 
 Statement save_memory(R"SQL(
 INSERT INTO abx.variant_metric_stats AS s (experiment_id, variant_id, metric_key, seq_looks,
-                                           seq_p_value, seq_lower, seq_upper, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+                                           seq_p_value, seq_lower, seq_upper, harm_looks,
+                                           harm_p_value, harm_lower, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
 ON CONFLICT (experiment_id, variant_id, metric_key) DO UPDATE
    SET seq_looks = excluded.seq_looks, seq_p_value = excluded.seq_p_value,
-       seq_lower = excluded.seq_lower, seq_upper = excluded.seq_upper, updated_at = now())SQL",
-                      {INT8OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID});
+       seq_lower = excluded.seq_lower, seq_upper = excluded.seq_upper,
+       harm_looks = excluded.harm_looks, harm_p_value = excluded.harm_p_value,
+       harm_lower = excluded.harm_lower, updated_at = now())SQL",
+                      {INT8OID, INT4OID, TEXTOID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID,
+                       FLOAT8OID, FLOAT8OID});
 
 }  // namespace
 
@@ -123,6 +127,9 @@ AnalysisInput load_analysis_input(const std::string& code, const std::optional<s
         mem.p_value = *col_float8(r, 7);
         mem.lower = *col_float8(r, 8);
         mem.upper = *col_float8(r, 9);
+        mem.harm_looks = *col_int64(r, 10);
+        mem.harm_p_value = *col_float8(r, 11);
+        mem.harm_lower = *col_float8(r, 12);
     }
 
     in.aggregated = aggregated_metrics(in.experiment.id, in.metrics, read_only);
@@ -135,14 +142,17 @@ void store_sequential_memory(const AnalysisInput& input, const analysis::Analysi
     for (std::size_t v = 0; v < result.sequential.size() && v < input.variant_ids.size(); ++v) {
         for (std::size_t m = 0; m < result.sequential[v].size() && m < input.metrics.size(); ++m) {
             const analysis::SequentialMemory& mem = result.sequential[v][m];
-            Args a(7);
+            Args a(10);
             a.set(0, Int64GetDatum(input.experiment.id))
                 .set(1, Int32GetDatum((int)input.variant_ids[v]))
                 .set(2, text_datum(input.metrics[m].key))
                 .set(3, Int64GetDatum(mem.looks))
                 .set(4, Float8GetDatum(mem.p_value))
                 .set(5, Float8GetDatum(mem.lower))
-                .set(6, Float8GetDatum(mem.upper));
+                .set(6, Float8GetDatum(mem.upper))
+                .set(7, Int64GetDatum(mem.harm_looks))
+                .set(8, Float8GetDatum(mem.harm_p_value))
+                .set(9, Float8GetDatum(mem.harm_lower));
             save_memory.run(a.values(), a.nulls(), false);
         }
     }

@@ -498,3 +498,62 @@ TEST(AnalysisAnalyze, InputOutOfRangeIs22003) {
 }
 
 }  // namespace
+
+namespace {
+const char* kGuardrailMetrics = R"({
+    "primary": {"key": "conversion", "kind": "rate", "event": "buy"},
+    "secondary": [{"key": "clicks", "kind": "rate", "event": "click", "objective": "minimize"}],
+    "guardrails": [{"key": "errors", "kind": "rate", "event": "error", "objective": "minimize"}]})";
+}  // namespace
+
+TEST(AnalysisAnalyze, GuardrailHarmTestAcrossLooks) {
+    ExperimentData d = experiment(kGuardrailMetrics);
+    // Look 1: the same error rate (1 %) in both arms: no harm.
+    d.variants = {
+        arm("control", true, 10000, {rate(10000, 1000), rate(10000, 100), rate(10000, 100)}),
+        arm("green", false, 10000, {rate(10000, 1000), rate(10000, 100), rate(10000, 100)})};
+    Analysis a = abx::analysis::analyze(d, true);
+    EXPECT_FALSE(find(a, "green", "errors").guardrail_failed);
+    EXPECT_TRUE(a.guardrail_failures.empty());
+    EXPECT_EQ(a.sequential[1][2].harm_looks, 1);
+    EXPECT_EQ(a.sequential[1][1].harm_looks, 0);  // a secondary metric has no harm test
+    EXPECT_TRUE(std::isnan(find(a, "control", "errors").harm_p_value));
+    EXPECT_TRUE(std::isnan(find(a, "green", "clicks").harm_p_value));
+
+    // Look 2: 1.5 % errors vs 1 % on 10,000 subjects each. R (the half-normal mixture by
+    // integration, tau^2 = x* V with x* = uniroot(x - log1p(x) - 2 log(20)) since V is the planned
+    // variance at 10,000 per arm; see stats_sequential_test.cpp for LRp):
+    //   pt <- .015; pc <- .01; V <- (pt*(1-pt)+pc*(1-pc))/1e4; 1/LRp(pt-pc, V, xs*V)
+    //   -> p = 0.016614109895563268, lower bound 0.00065050523871056879
+    d.sequential = a.sequential;
+    d.variants[1].metrics[2] = rate(10000, 150);
+    d.variants[1].metrics[1] = rate(10000, 150);  // the same harm on a secondary metric: no alarm
+    a = abx::analysis::analyze(d, true);
+    const MetricResult& g = find(a, "green", "errors");
+    EXPECT_NEAR(g.harm_p_value, 0.016614109895563268, 1e-9);
+    EXPECT_NEAR(g.harm_lower, 0.00065050523871056879, 1e-9);
+    EXPECT_TRUE(g.guardrail_failed);
+    EXPECT_FALSE(find(a, "green", "clicks").guardrail_failed);
+    ASSERT_EQ(a.guardrail_failures.size(), 1u);
+    EXPECT_EQ(a.guardrail_failures[0].variant, "green");
+    EXPECT_EQ(a.guardrail_failures[0].metric, "errors");
+    EXPECT_EQ(a.sequential[1][2].harm_looks, 2);
+    // The two-sided sequential memory of the same row moves on as before.
+    EXPECT_EQ(a.sequential[1][2].looks, 2);
+    const json j = abx::analysis::to_json(a, d);
+    EXPECT_EQ(j["guardrail_failures"][0]["metric"], "errors");
+    EXPECT_EQ(j["rows"][5]["guardrail_failed"], true);
+    const json in = abx::analysis::insights(d, a);
+    EXPECT_EQ(in["guardrail_failures"].size(), 1u);
+
+    // Harm shown once stays shown (a confidence sequence), even when the next look looks clean.
+    d.sequential = a.sequential;
+    d.variants[1].metrics[2] = rate(20000, 200);
+    d.variants[0].metrics[2] = rate(20000, 200);
+    a = abx::analysis::analyze(d, true);
+    EXPECT_TRUE(find(a, "green", "errors").guardrail_failed);
+
+    // A malformed stored harm state is refused, naming the field.
+    d.sequential[1][2].harm_p_value = 2;
+    expect_error([&] { abx::analysis::analyze(d, true); }, "22003", "harm_p_value");
+}

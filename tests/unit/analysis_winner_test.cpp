@@ -25,10 +25,11 @@ using nlohmann::json;
 
 const char* kMetrics = R"({
     "primary": {"key": "conversion", "kind": "rate", "event": "buy"},
-    "guardrails": [{"key": "errors", "kind": "rate", "event": "error", "objective": "minimize"},
-                   {"key": "latency", "kind": "avg", "event": "load", "objective": "minimize"}]})";
+    "secondary": [{"key": "latency", "kind": "avg", "event": "load", "objective": "minimize"}],
+    "guardrails": [{"key": "errors", "kind": "rate", "event": "error", "objective": "minimize"}]})";
 
 // control 10% vs green 12% conversion on 10,000 subjects each; same error rate; latency +5%.
+// Metric order after parsing: conversion, latency (secondary), errors (guardrail).
 struct Case {
     ExperimentData data;
     WinnerPolicy policy;
@@ -37,9 +38,9 @@ struct Case {
     Case() {
         data.metrics = abx::analysis::parse_metrics(json::parse(kMetrics));
         data.variants = {arm("control", true, 10000,
-                             {rate(10000, 1000), rate(10000, 100), values(10000, 200, 50)}),
+                             {rate(10000, 1000), values(10000, 200, 50), rate(10000, 100)}),
                          arm("green", false, 10000,
-                             {rate(10000, 1200), rate(10000, 100), values(10000, 210, 50)})};
+                             {rate(10000, 1200), values(10000, 210, 50), rate(10000, 100)})};
         policy = abx::analysis::parse_winner_policy(json::parse(R"({
             "mode": "automatic", "pick_after_hours": 48, "min_assignments": 1000,
             "min_exposures": 5000, "exposure_event": "view", "min_conversions": 500,
@@ -100,8 +101,9 @@ TEST(AnalysisWinner, EligibleCase) {
     EXPECT_NEAR(e.improvement, 0.2, 1e-12);
     EXPECT_EQ(e.sample_size, 20000);
     const std::vector<std::string> names = {
-        "min_sample_size",       "min_confidence", "min_improvement", "min_runtime",
-        "error_rate_acceptable", "srm_clean",      "min_exposures",   "min_conversions"};
+        "min_sample_size",  "min_confidence",        "min_improvement",
+        "min_runtime",      "error_rate_acceptable", "srm_clean",
+        "guardrails_clean", "min_exposures",         "min_conversions"};
     ASSERT_EQ(e.checks.size(), names.size());
     for (const auto& n : names) {
         const auto* c = check(e, n);
@@ -205,9 +207,9 @@ TEST(AnalysisWinner, ChecksThePolicyDoesNotAskForAreNotConfiguredAndDoNotBlock) 
     Case s;
     s.data.metrics = abx::analysis::parse_metrics(json::parse(R"({
         "primary": {"key": "revenue", "kind": "sum", "event": "buy"},
+        "secondary": [{"key": "latency", "kind": "avg", "event": "load",
+                       "objective": "minimize"}],
         "guardrails": [{"key": "errors", "kind": "rate", "event": "error",
-                        "objective": "minimize"},
-                       {"key": "latency", "kind": "avg", "event": "load",
                         "objective": "minimize"}]})"));
     EXPECT_EQ(check(s.evaluate(), "min_conversions")->status, "not_configured");
 }
@@ -223,7 +225,7 @@ TEST(AnalysisWinner, SrmThatCannotBeTestedBlocks) {
 
 TEST(AnalysisWinner, ErrorRateWithoutSubjectsIsNotEvaluable) {
     Case c;
-    c.data.variants[1].metrics[1] = rate(0, 0);  // no subject of green reached the error metric
+    c.data.variants[1].metrics[2] = rate(0, 0);  // no subject of green reached the error metric
     expect_only_failure(c, "error_rate_acceptable", "not_evaluable");
 }
 
@@ -260,25 +262,48 @@ TEST(AnalysisWinner, OverrideVariantSkipsStatistics) {
 
 TEST(AnalysisWinner, WarningsDoNotBlock) {
     Case c;
-    c.data.variants[1].metrics[1] = rate(10000, 150);        // 1.5% errors vs 1%
-    c.data.variants[1].metrics[2] = values(10000, 240, 50);  // +20% latency
+    c.data.variants[1].metrics[2] = rate(10000, 110);        // 1.1% errors vs 1%: no proof of harm
+    c.data.variants[1].metrics[1] = values(10000, 240, 50);  // +20% latency (a secondary metric)
     WinnerEvaluation e = c.evaluate();
     EXPECT_TRUE(e.eligible) << json(e.reasons).dump();
     EXPECT_TRUE(has(e.warnings, "higher error rate than the control")) << json(e.warnings).dump();
     EXPECT_TRUE(has(e.warnings, "20.0% higher latency")) << json(e.warnings).dump();
     EXPECT_FALSE(has(e.warnings, "small sample"));
 
-    c.data.variants[1].metrics[2] = values(10000, 239, 50);  // +19.5%: no latency warning
+    c.data.variants[1].metrics[1] = values(10000, 239, 50);  // +19.5%: no latency warning
     e = c.evaluate();
     EXPECT_FALSE(has(e.warnings, "latency"));
     EXPECT_TRUE(has(e.warnings, "higher error rate"));
 }
 
+TEST(AnalysisWinner, FailsAGuardrailShowingHarm) {
+    Case c;
+    // 1.5 % errors vs 1 %: the one-sided always-valid test shows harm (under the max_error_rate
+    // of 5 %, so only the guardrail blocks).
+    c.data.variants[1].metrics[2] = rate(10000, 150);
+    expect_only_failure(c, "guardrails_clean");
+    const WinnerEvaluation e = c.evaluate();
+    EXPECT_TRUE(has(e.reasons, "'green' failed guardrail 'errors'")) << json(e.reasons).dump();
+    // The same harm on a secondary metric is no guardrail: latency +20 % only warns.
+    Case s;
+    s.data.variants[1].metrics[1] = values(10000, 240, 50);
+    EXPECT_TRUE(s.evaluate().eligible);
+    // Without guardrail metrics the check is not configured.
+    Case n;
+    n.data.metrics = abx::analysis::parse_metrics(json::parse(R"({
+        "primary": {"key": "conversion", "kind": "rate", "event": "buy"},
+        "secondary": [{"key": "latency", "kind": "avg", "event": "load"},
+                      {"key": "errors", "kind": "rate", "event": "error"}]})"));
+    n.data.variants[1].metrics[2] = rate(10000, 150);
+    const WinnerEvaluation ne = n.evaluate();
+    EXPECT_EQ(check(ne, "guardrails_clean")->status, "not_configured");
+}
+
 TEST(AnalysisWinner, SmallSampleWarning) {
     Case c;
     c.data.variants = {
-        arm("control", true, 800, {rate(800, 80), rate(800, 8), values(800, 200, 50)}),
-        arm("green", false, 800, {rate(800, 160), rate(800, 8), values(800, 200, 50)})};
+        arm("control", true, 800, {rate(800, 80), values(800, 200, 50), rate(800, 8)}),
+        arm("green", false, 800, {rate(800, 160), values(800, 200, 50), rate(800, 8)})};
     c.policy.min_assignments = 500;
     c.policy.min_conversions = 50;
     c.context.exposed_subjects = {800, 800};
@@ -292,10 +317,10 @@ TEST(AnalysisWinner, SmallSampleWarning) {
 TEST(AnalysisWinner, NoPrimaryMetric) {
     Case c;
     c.data.metrics = abx::analysis::parse_metrics(json::parse(R"({
-        "secondary": [{"key": "conversion", "kind": "rate", "event": "buy"}],
+        "secondary": [{"key": "conversion", "kind": "rate", "event": "buy"},
+                      {"key": "latency", "kind": "avg", "event": "load",
+                       "objective": "minimize"}],
         "guardrails": [{"key": "errors", "kind": "rate", "event": "error",
-                        "objective": "minimize"},
-                       {"key": "latency", "kind": "avg", "event": "load",
                         "objective": "minimize"}]})"));
     const WinnerEvaluation e = c.evaluate();
     EXPECT_FALSE(e.eligible);
@@ -311,9 +336,9 @@ TEST(AnalysisWinner, NoPrimaryMetric) {
 TEST(AnalysisWinner, CandidateIsTheBestImprovingTreatment) {
     Case c;
     c.data.variants.push_back(
-        arm("blue", false, 10000, {rate(10000, 1300), rate(10000, 100), values(10000, 200, 50)}));
+        arm("blue", false, 10000, {rate(10000, 1300), values(10000, 200, 50), rate(10000, 100)}));
     c.data.variants.push_back(
-        arm("red", false, 10000, {rate(10000, 900), rate(10000, 100), values(10000, 200, 50)}));
+        arm("red", false, 10000, {rate(10000, 900), values(10000, 200, 50), rate(10000, 100)}));
     c.context.exposed_subjects = {9000, 9000, 9000, 9000};
     const WinnerEvaluation e = c.evaluate();
     EXPECT_EQ(e.winner, "blue");
@@ -324,8 +349,8 @@ TEST(AnalysisWinner, CandidateIsTheBestImprovingTreatment) {
     m.data.metrics = abx::analysis::parse_metrics(json::parse(R"({
         "primary": {"key": "conversion", "kind": "rate", "event": "buy",
                     "objective": "minimize"},
-        "guardrails": [{"key": "errors", "kind": "rate", "event": "error"},
-                       {"key": "latency", "kind": "avg", "event": "load"}]})"));
+        "secondary": [{"key": "latency", "kind": "avg", "event": "load"}],
+        "guardrails": [{"key": "errors", "kind": "rate", "event": "error"}]})"));
     WinnerEvaluation none = m.evaluate();  // green has the higher rate: no candidate
     EXPECT_FALSE(none.eligible);
     EXPECT_FALSE(none.winner.has_value());

@@ -386,3 +386,111 @@ TEST(Sequential, DetectsARealEffect) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// One-sided test for harm (guardrails)
+// ---------------------------------------------------------------------------------------------
+// References from R 4.2 by the definition: the mixture of likelihood ratios over a half-normal
+// N(0, tau^2) restricted to harm > theta0, integrated numerically, and the lower bound by uniroot:
+//   LRp <- function(h, V, tau2, th0=0) integrate(function(d) exp(dnorm(h, th0+d, sqrt(V),
+//     log=TRUE) - dnorm(h, th0, sqrt(V), log=TRUE) + log(2) + dnorm(d, 0, sqrt(tau2), log=TRUE)),
+//     0, Inf, rel.tol=1e-13)$value
+//   w <- sqrt(V*(V+tau2)/tau2*(log((V+tau2)/V) + 2*log(20)))
+//   uniroot(function(th0) LRp(h, V, tau2, th0) - 20, c(h-1.01*w, h), tol=1e-14)$root
+TEST(SequentialHarm, MatchesTheMixtureIntegral) {
+    struct Case {
+        double harm, variance, tau2, lambda, p, lower;
+    };
+    const Case cases[] = {
+        {0.3, 0.016, 0.04, 7.7906679421343235, 0.12835869882114898, -0.062716635447105359},
+        {-0.1, 0.016, 0.04, 0.33679695137901888, 1.0, -0.46271663544710534},
+        {0.02, 1e-4, 2e-4, 4.1561119102439719, 0.2406094979144337, -0.009293224371644029},
+        {0.5, 0.016, 0.04, 283.35627075523809, 0.0035291260621643193, 0.13728336455289464},
+    };
+    for (const Case& c : cases) {
+        // Harm of a metric to minimize is treatment - control: the two-sided estimate itself.
+        const MsprtLook two = abx::stats::msprt(c.harm, c.variance, c.tau2, 0.05);
+        const abx::stats::HarmLook h = abx::stats::harm_look(two, /*higher_is_better=*/false);
+        ASSERT_TRUE(h.defined) << h.reason;
+        EXPECT_NEAR(std::exp(h.log_lambda), c.lambda, 1e-9 * c.lambda) << c.harm;
+        EXPECT_NEAR(h.p_value, c.p, 1e-11) << c.harm;
+        EXPECT_NEAR(h.lower, c.lower, 1e-9) << c.harm;
+        // A metric to maximize: the same harm is control - treatment.
+        const MsprtLook flipped = abx::stats::msprt(-c.harm, c.variance, c.tau2, 0.05);
+        const abx::stats::HarmLook g = abx::stats::harm_look(flipped, /*higher_is_better=*/true);
+        EXPECT_DOUBLE_EQ(g.harm, c.harm);
+        EXPECT_NEAR(g.lower, c.lower, 1e-9);
+        // Lambda+ = 2 Phi(.) Lambda: more evidence than the two-sided test for a harmful estimate.
+        if (c.harm > 0) {
+            EXPECT_LT(h.p_value, two.p_value);
+        }
+        // The one-sided bound is tighter than the two-sided interval's harmful-side bound.
+        EXPECT_GT(h.lower, two.lower);
+    }
+}
+
+TEST(SequentialHarm, RunningStateAndUndefinedLooks) {
+    abx::stats::HarmState s;
+    EXPECT_FALSE(s.harmful());
+    const auto weak = abx::stats::harm_look(abx::stats::msprt(0.3, 0.016, 0.04), false);
+    const auto strong = abx::stats::harm_look(abx::stats::msprt(0.5, 0.016, 0.04), false);
+    s = abx::stats::harm_update(s, strong);
+    EXPECT_TRUE(s.harmful());
+    s = abx::stats::harm_update(s, weak);  // the running bound never goes back
+    EXPECT_EQ(s.looks, 2);
+    EXPECT_NEAR(s.lower, 0.13728336455289464, 1e-9);
+    EXPECT_NEAR(s.p_value, 0.0035291260621643193, 1e-11);
+    EXPECT_TRUE(s.harmful());
+    const auto undefined = abx::stats::harm_look(abx::stats::msprt(0.1, 0.0, 0.04), false);
+    EXPECT_FALSE(undefined.defined);
+    EXPECT_EQ(abx::stats::harm_update(s, undefined).looks, 2);
+    abx::stats::HarmState bad;
+    bad.p_value = 1.5;
+    expect_invalid([&] { abx::stats::harm_update(bad, strong); }, "state.p_value");
+    bad = {};
+    bad.lower = kNaN;
+    expect_invalid([&] { abx::stats::harm_update(bad, strong); }, "state.lower");
+}
+
+namespace {
+// Share of simulated experiments (rates, 50 looks of `batch` subjects per arm) in which the
+// guardrail test ever shows harm; the metric is to minimize (an error rate).
+double harm_alarm_rate(double p_t, double p_c, int experiments, std::uint64_t seed) {
+    constexpr int kLooks = 50;
+    constexpr int kBatch = 200;
+    std::mt19937_64 rng(seed);
+    std::binomial_distribution<long> draw_t(kBatch, p_t);
+    std::binomial_distribution<long> draw_c(kBatch, p_c);
+    int alarms = 0;
+    for (int e = 0; e < experiments; ++e) {
+        Summary t;
+        Summary c;
+        abx::stats::HarmState state;
+        for (int look = 0; look < kLooks; ++look) {
+            const double xt = static_cast<double>(draw_t(rng));
+            const double xc = static_cast<double>(draw_c(rng));
+            t = Summary{t.n + kBatch, t.sum + xt, t.sum_sq + xt};
+            c = Summary{c.n + kBatch, c.sum + xc, c.sum_sq + xc};
+            state = abx::stats::harm_update(
+                state, abx::stats::harm_look(abx::stats::sequential_look(MetricKind::Rate, c, t),
+                                             /*higher_is_better=*/false));
+        }
+        if (state.harmful()) ++alarms;
+    }
+    return static_cast<double>(alarms) / experiments;
+}
+}  // namespace
+
+TEST(SequentialHarm, AlwaysValidUnderNoHarmAndDetectsHarm) {
+    // No harm (A/A) and a beneficial treatment: the alarm may ring in at most alpha = 5 % of
+    // experiments however often one looks; allowed 0.05 + 3 Monte-Carlo standard errors (0.0646).
+    const double aa = harm_alarm_rate(0.10, 0.10, 2000, 0x5EEDull);
+    const double better = harm_alarm_rate(0.09, 0.10, 2000, 0x5EEEull);
+    // A 30 % higher error rate (0.13 vs 0.10) with 10,000 subjects per arm at the end.
+    const double harmful = harm_alarm_rate(0.13, 0.10, 500, 0x5EEFull);
+    std::cout << "[ guardrail  ] alarm rate A/A " << aa << ", beneficial " << better << ", harmful "
+              << harmful << "\n";
+    EXPECT_LE(aa, 0.0646);
+    EXPECT_LE(better, 0.0646);
+    EXPECT_GE(harmful, 0.9);
+}

@@ -95,4 +95,48 @@ struct SequentialState {
 // negative looks, NaN bounds).
 SequentialState sequential_update(const SequentialState& state, const MsprtLook& look);
 
+// ---------------------------------------------------------------------------------------------
+// One-sided sequential test for harm (guardrail metrics)
+// ---------------------------------------------------------------------------------------------
+// `harm` is the difference oriented so that positive is harmful (treatment - control for a metric
+// to minimize, control - treatment for one to maximize). The mixture puts a half-normal N(0, tau^2)
+// restricted to harm > theta0 on the alternative, which gives in closed form, with x = harm_hat -
+// theta0,
+//     Lambda+(x) = 2 sqrt(V / (V + tau^2)) exp( x^2 tau^2 / (2 V (V + tau^2)) ) Phi( x tau /
+//     sqrt(V (V + tau^2)) ).
+// Lambda+(0) is a nonnegative martingale under harm = 0 and a supermartingale under harm < 0, so
+// rejecting "no harm" once 1/Lambda+ <= alpha at any look keeps the error below alpha however often
+// one looks. Lambda+ increases with x, so the always-valid lower bound of the harm at one look is
+// harm_hat - x* with Lambda+(x*) = 1/alpha; harm is shown when that bound is above 0 (the
+// interval lies wholly on the harmful side). Anchors: GrowthBook safe rollouts and LaunchDarkly
+// guarded rollouts (one-sided sequential tests on guardrails); docs/statistics.md.
+struct HarmLook {
+    double harm = kUndefined;        // harm_hat
+    double variance = kUndefined;    // V
+    double tau2 = kUndefined;        // mixing variance
+    double alpha = kUndefined;       // level
+    double log_lambda = kUndefined;  // ln Lambda+ against harm <= 0
+    double p_value = kUndefined;     // min(1, 1 / Lambda+(harm_hat)) at this look only
+    double lower = kUndefined;       // always-valid lower bound of the harm at this look
+    bool defined = false;
+    std::string reason;  // why undefined; empty when defined
+};
+
+// The one-sided test from a two-sided look of the same comparison (its estimate, variance, tau^2
+// and alpha); `higher_is_better` orients the harm. An undefined look gives an undefined HarmLook.
+HarmLook harm_look(const MsprtLook& look, bool higher_is_better);
+
+// Running state: p = running minimum, lower = running maximum (the confidence sequence).
+struct HarmState {
+    std::int64_t looks = 0;
+    double p_value = 1.0;
+    double lower = -std::numeric_limits<double>::infinity();
+    // Harm is shown at level alpha: the running lower bound is above 0 (equivalently p <= alpha).
+    bool harmful() const { return lower > 0.0; }
+};
+
+// Folds one look in; an undefined look leaves the state unchanged. Error 22023 for a malformed
+// state (p outside [0, 1], negative looks, NaN bound).
+HarmState harm_update(const HarmState& state, const HarmLook& look);
+
 }  // namespace abx::stats

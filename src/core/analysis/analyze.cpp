@@ -25,6 +25,10 @@
 //   can have a small chance of being best without being clearly worse than the leader.
 //   The control is never flagged: fail-fast stops losing treatments, and a control that loses
 //   clearly is news for the winner policy, not a reason to stop.
+// - Guardrails: besides the two-sided figures, a one-sided always-valid test for harm
+//   (stats::harm_look) with its own memory; a treatment fails a guardrail when the running lower
+//   bound of its harm is above 0. It is read one by one like the raw p-value (no Holm): a
+//   guardrail exists to see harm early, and the test is already valid at every look.
 #include "abx/analysis.hpp"
 #include "abx/error.hpp"
 #include "abx/interrupt.hpp"
@@ -135,6 +139,9 @@ void fill_comparison(MetricResult& r, const MetricSpec& spec, const stats::Summa
     const stats::MsprtLook look = stats::sequential_look(kind, control, s, settings.sequential);
     const stats::SequentialState folded = stats::sequential_update(to_state(previous), look);
     next = to_memory(folded);
+    next.harm_looks = previous.harm_looks;  // the harm test's memory, folded below for guardrails
+    next.harm_p_value = previous.harm_p_value;
+    next.harm_lower = previous.harm_lower;
     if (folded.looks > 0) {
         r.seq_p_value = folded.p_value;
         if (!folded.interval_empty()) {
@@ -156,6 +163,20 @@ void fill_comparison(MetricResult& r, const MetricSpec& spec, const stats::Summa
                       "this look adds nothing (" + look.reason + "); showing the stored state");
     } else {
         notes.add("sequential", look.reason.empty() ? "no look yet" : look.reason);
+    }
+
+    if (spec.role == MetricRole::Guardrail) {
+        stats::HarmState harm{previous.harm_looks, previous.harm_p_value, previous.harm_lower};
+        harm =
+            stats::harm_update(harm, stats::harm_look(look, spec.better == stats::Better::Higher));
+        next.harm_looks = harm.looks;
+        next.harm_p_value = harm.p_value;
+        next.harm_lower = harm.lower;
+        if (harm.looks > 0) {
+            r.harm_p_value = harm.p_value;
+            r.harm_lower = harm.lower;
+            r.guardrail_failed = harm.harmful();
+        }
     }
 
     // Bayesian, oriented by the metric's objective.
@@ -232,6 +253,10 @@ std::size_t validate_data(const ExperimentData& d) {
                     out_of_range(mp + ".p_value", "must be between 0 and 1");
                 if (std::isnan(m.lower) || std::isnan(m.upper))
                     out_of_range(mp, "interval bounds must not be NaN");
+                if (m.harm_looks < 0) out_of_range(mp + ".harm_looks", "must be >= 0");
+                if (!(m.harm_p_value >= 0 && m.harm_p_value <= 1))
+                    out_of_range(mp + ".harm_p_value", "must be between 0 and 1");
+                if (std::isnan(m.harm_lower)) out_of_range(mp + ".harm_lower", "must not be NaN");
             }
         }
     }
@@ -346,6 +371,9 @@ Analysis analyze(const ExperimentData& data, bool look) {
     for (std::size_t k = 0; k < family.size(); ++k) out.rows[family[k]].p_value_holm = adjusted[k];
 
     for (std::size_t i = 0; i < out.rows.size(); ++i) out.rows[i].note = notes[i].text();
+    for (const MetricResult& r : out.rows)
+        if (r.guardrail_failed)
+            out.guardrail_failures.push_back({r.variant, r.metric, r.harm_lower, r.harm_p_value});
 
     // Sample-ratio mismatch on the assignment counts.
     std::vector<std::int64_t> observed;
@@ -393,6 +421,9 @@ json to_json(const MetricResult& r) {
             {"chance_to_beat_control", number_or_null(r.chance_to_beat_control)},
             {"expected_loss", number_or_null(r.expected_loss)},
             {"prob_best", number_or_null(r.prob_best)},
+            {"harm_p_value", number_or_null(r.harm_p_value)},
+            {"harm_lower", number_or_null(r.harm_lower)},
+            {"guardrail_failed", r.guardrail_failed},
             {"note", r.note.empty() ? json(nullptr) : json(r.note)}};
 }
 
@@ -405,7 +436,16 @@ json to_json(const Analysis& a, const ExperimentData& data) {
                       {"metric", f.metric},
                       {"prob_worse_than_best", detail::number_or_null(f.prob_worse_than_best)},
                       {"best", f.best}});
-    return {{"rows", rows}, {"srm", detail::srm_json(a.srm, data)}, {"fail_fast", ff}};
+    json guardrails = json::array();
+    for (const auto& g : a.guardrail_failures)
+        guardrails.push_back({{"variant", g.variant},
+                              {"metric", g.metric},
+                              {"harm_lower", detail::number_or_null(g.harm_lower)},
+                              {"p_value", detail::number_or_null(g.p_value)}});
+    return {{"rows", rows},
+            {"srm", detail::srm_json(a.srm, data)},
+            {"fail_fast", ff},
+            {"guardrail_failures", guardrails}};
 }
 
 }  // namespace abx::analysis

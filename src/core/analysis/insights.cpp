@@ -214,9 +214,26 @@ json insights(const ExperimentData& data, const Analysis& analysis) {
                              {"best", f.best},
                              {"threshold", data.settings.fail_fast.threshold}});
 
+    json guardrails = json::array();
+    for (const auto& g : analysis.guardrail_failures) {
+        guardrails.push_back({{"variant", g.variant},
+                              {"metric", g.metric},
+                              {"harm_lower", number_or_null(g.harm_lower)},
+                              {"p_value", number_or_null(g.p_value)}});
+        bool rate = false;
+        for (const auto& m : data.metrics)
+            rate = rate || (m.key == g.metric && m.kind == MetricKind::Rate);
+        warnings.push_back(
+            "guardrail '" + g.metric + "' failed for '" + g.variant + "': harmed by at least " +
+            (rate ? format_value(g.harm_lower * 100) + " percentage points"
+                  : format_value(g.harm_lower)) +
+            " (always-valid one-sided test, " + p_text(g.p_value) + "); it cannot be promoted");
+    }
+
     out["recommendation"] = recommendation;
     out["significant"] = significant;
     out["fail_fast"] = fail_fast;
+    out["guardrail_failures"] = guardrails;
     out["srm"] = srm_json(srm, data);
     out["warnings"] = warnings;
     return out;

@@ -23,6 +23,9 @@
 //   not_evaluable, which blocks like a failure. So srm_clean fails on a mismatch and is
 //   not_evaluable while the SRM test is undefined (no assignments yet, fewer than two arms with a
 //   weight): an automatic pick never happens without a sample-ratio check.
+// - guardrails_clean: the candidate has failed no guardrail metric (the one-sided always-valid
+//   test for harm, analyze.cpp); no guardrail metrics -> not_configured. A guardrail whose test is
+//   undefined (no variation yet, e.g. no error at all) shows no harm and does not block.
 // - override_variant skips every statistical check: the only check is that the variant exists.
 //   Warnings are still computed for it.
 // - Warnings (never block): winner's error rate above the control's, winner's latency_metric mean
@@ -240,6 +243,26 @@ struct Evaluator {
         add("srm_clean", true, "no sample ratio mismatch (p = " + std::string(buf) + ")");
     }
 
+    void check_guardrails() {
+        std::vector<std::size_t> guardrails;
+        for (std::size_t m = 0; m < n_met; ++m)
+            if (data.metrics[m].role == MetricRole::Guardrail) guardrails.push_back(m);
+        if (guardrails.empty())
+            return add("guardrails_clean", kCheckNotConfigured, "no guardrail metrics defined");
+        if (!cand) return add("guardrails_clean", false, no_candidate_detail());
+        std::string failed;
+        for (std::size_t m : guardrails)
+            if (at(*cand, m).guardrail_failed)
+                failed += (failed.empty() ? "'" : ", '") + data.metrics[m].key + "'";
+        if (!failed.empty())
+            return add("guardrails_clean", false,
+                       "'" + *ev.winner + "' failed guardrail " + failed +
+                           " (always-valid one-sided test for harm)");
+        add("guardrails_clean", true,
+            "no harm shown on " + std::to_string(guardrails.size()) + " guardrail metric" +
+                (guardrails.size() == 1 ? "" : "s") + " for '" + *ev.winner + "'");
+    }
+
     void check_exposures() {
         if (policy.min_exposures == 0)
             return add("min_exposures", kCheckNotConfigured, "not required (min_exposures is 0)");
@@ -347,6 +370,7 @@ struct Evaluator {
         check_runtime();
         check_error_rate();
         check_srm();
+        check_guardrails();
         check_exposures();
         check_conversions();
 

@@ -4,8 +4,11 @@
 
 #include "frequentist_internal.hpp"
 
+#include <boost/math/tools/roots.hpp>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -163,6 +166,59 @@ SequentialState sequential_update(const SequentialState& state, const MsprtLook&
     next.p_value = std::min(state.p_value, look.p_value);
     next.lower = std::max(state.lower, look.lower);
     next.upper = std::min(state.upper, look.upper);
+    return next;
+}
+
+namespace {
+
+// ln Lambda+(x) for the half-normal mixture (sequential.hpp); -inf where Phi underflows.
+double log_lambda_plus(double x, double variance, double tau2) {
+    const double k = std::sqrt(tau2 / (variance * (variance + tau2)));
+    const double phi = 0.5 * std::erfc(-k * x / std::sqrt(2.0));
+    if (!(phi > 0.0)) return -std::numeric_limits<double>::infinity();
+    return std::log(2.0) - 0.5 * std::log1p(tau2 / variance) + 0.5 * k * k * x * x + std::log(phi);
+}
+
+}  // namespace
+
+HarmLook harm_look(const MsprtLook& look, bool higher_is_better) {
+    HarmLook h;
+    h.harm = higher_is_better ? -look.estimate : look.estimate;
+    h.variance = look.variance;
+    h.tau2 = look.tau2;
+    h.alpha = look.alpha;
+    if (!look.defined) {
+        h.reason = look.reason.empty() ? "the comparison is undefined" : look.reason;
+        return h;
+    }
+    h.log_lambda = log_lambda_plus(h.harm, look.variance, look.tau2);
+    h.p_value = std::min(1.0, std::exp(-h.log_lambda));
+    // x* with ln Lambda+(x*) = ln(1/alpha): Lambda+(0) = sqrt(V / (V + tau^2)) < 1 < 1/alpha, and
+    // at the two-sided half-width w, Lambda+(w) = 2 Phi(.) Lambda(w) > 1/alpha, so [0, w] brackets
+    // it.
+    const double target = -std::log(look.alpha);
+    const double w = look.upper - look.estimate;
+    auto f = [&](double x) { return log_lambda_plus(x, look.variance, look.tau2) - target; };
+    std::uintmax_t iterations = 200;
+    const auto root = boost::math::tools::toms748_solve(
+        f, 0.0, w, boost::math::tools::eps_tolerance<double>(48), iterations);
+    h.lower = h.harm - 0.5 * (root.first + root.second);
+    h.defined = std::isfinite(h.p_value) && std::isfinite(h.lower);
+    if (!h.defined) h.reason = "statistic is not finite";
+    return h;
+}
+
+HarmState harm_update(const HarmState& state, const HarmLook& look) {
+    if (state.looks < 0) invalid_field("state.looks", "must be >= 0");
+    if (!(state.p_value >= 0.0 && state.p_value <= 1.0)) {
+        invalid_field("state.p_value", "must be between 0 and 1");
+    }
+    if (std::isnan(state.lower)) invalid_field("state.lower", "must not be NaN");
+    if (!look.defined) return state;
+    HarmState next = state;
+    next.looks = state.looks + 1;
+    next.p_value = std::min(state.p_value, look.p_value);
+    next.lower = std::max(state.lower, look.lower);
     return next;
 }
 
