@@ -124,6 +124,7 @@ asio::awaitable<void> WsSession::subscribe(const ws::ClientMessage& m) {
                       m.document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     statements[3].sql = "COMMIT";
     statements[3].name = "abx_commit";
+    std::uint64_t delivered_before = hub_.recent_.last();
     PgConnection* c = co_await hub_.pool_.acquire();
     if (!c) {
         reply(ws::error_message("ABX503", "no database connection available", m.experiment_code));
@@ -167,6 +168,8 @@ asio::awaitable<void> WsSession::subscribe(const ws::ClientMessage& m) {
                          {"status", found["status"]},
                          {"winnerVariantKey", found["winnerVariantKey"]}}
               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    // What the feed delivered while the answer was on its way may be newer than the answer.
+    for (auto& text : hub_.recent_.since(delivered_before, experiment, org)) send(text);
 }
 
 void WsSession::unsubscribe(const std::string& code) {
@@ -265,6 +268,7 @@ asio::awaitable<void> WsHub::serve(beast::tcp_stream stream,
 }
 
 void WsHub::deliver(const FeedMessage& message) {
+    recent_.add(message.experiment_id, message.organization_id, message.text);
     for (ws::Subscriptions::SessionId id :
          subscriptions_.targets(message.experiment_id, message.organization_id))
         if (auto it = sessions_.find(id); it != sessions_.end())

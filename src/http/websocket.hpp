@@ -57,6 +57,7 @@ class WsHub {
     Metrics& metrics_;
     Feed& feed_;
     ws::Subscriptions subscriptions_;
+    ws::RecentMessages recent_{4096};  // replayed to subscribers whose answer was in flight
     std::unordered_map<ws::Subscriptions::SessionId, std::weak_ptr<WsSession>> sessions_;
     ws::Subscriptions::SessionId next_id_ = 1;
 };

@@ -135,6 +135,21 @@ std::size_t Subscriptions::count(SessionId session) const {
     return s == by_session_.end() ? 0 : s->second.size();
 }
 
+void RecentMessages::add(std::int64_t experiment, std::optional<std::int64_t> organization,
+                         std::shared_ptr<const std::string> text) {
+    items_.push_back({++last_, experiment, organization, std::move(text)});
+    if (items_.size() > capacity_) items_.pop_front();
+}
+
+std::vector<std::shared_ptr<const std::string>> RecentMessages::since(
+    std::uint64_t after, std::int64_t experiment, std::optional<std::int64_t> organization) const {
+    std::vector<std::shared_ptr<const std::string>> out;
+    for (const Item& i : items_)
+        if (i.number > after && i.experiment == experiment && i.organization == organization)
+            out.push_back(i.text);
+    return out;
+}
+
 void OutboxCursor::start(std::int64_t head) {
     started_ = true;
     last_ = head;

@@ -89,6 +89,34 @@ class Subscriptions {
     std::unordered_map<SessionId, std::set<std::int64_t>> by_session_;
 };
 
+// The messages an event loop delivered last, numbered. A subscribe is answered from a snapshot
+// taken while the feed goes on: what was delivered between the start of the subscribe's call and
+// its answer is replayed to the new subscriber after the answer. Nothing is lost; a message
+// committed before the snapshot may come twice (winner and status messages are states, so a
+// repeat is harmless).
+class RecentMessages {
+  public:
+    explicit RecentMessages(std::size_t capacity) : capacity_(capacity) {}
+    std::uint64_t last() const { return last_; }
+    void add(std::int64_t experiment, std::optional<std::int64_t> organization,
+             std::shared_ptr<const std::string> text);
+    // The messages of this experiment and organization added after `after`, oldest first.
+    std::vector<std::shared_ptr<const std::string>> since(
+        std::uint64_t after, std::int64_t experiment,
+        std::optional<std::int64_t> organization) const;
+
+  private:
+    struct Item {
+        std::uint64_t number;
+        std::int64_t experiment;
+        std::optional<std::int64_t> organization;
+        std::shared_ptr<const std::string> text;
+    };
+    std::size_t capacity_;
+    std::uint64_t last_ = 0;
+    std::deque<Item> items_;
+};
+
 // The feed's position in the outbox. Ids are taken before commit, so a row may become visible
 // after a higher one: an id skipped over stays pending, and is asked for again, until every
 // transaction running when the skip was seen has ended (a later read's xmin has reached that

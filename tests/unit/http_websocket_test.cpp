@@ -216,3 +216,23 @@ TEST(WebSocketOutboxCursor, ParsesFeedSince) {
     d["events"][0]["id"] = "4";
     EXPECT_THROW(OutboxCursor::parse(d), std::runtime_error);
 }
+
+TEST(WebSocketRecentMessages, ReplaysWhatCameAfterAPointForOneExperimentAndOrganization) {
+    RecentMessages r(3);
+    auto msg = [](const char* s) { return std::make_shared<const std::string>(s); };
+    EXPECT_EQ(r.last(), 0u);
+    r.add(10, 1, msg("a"));
+    std::uint64_t before = r.last();  // a subscribe's call starts here
+    r.add(10, 1, msg("b"));
+    r.add(10, 2, msg("other organization"));
+    r.add(11, 1, msg("other experiment"));
+    auto got = r.since(before, 10, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(*got[0], "b");
+    EXPECT_TRUE(r.since(r.last(), 10, 1).empty());
+    // Bounded: the oldest go first.
+    r.add(10, 1, msg("c"));
+    got = r.since(0, 10, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(*got[0], "c");
+}
