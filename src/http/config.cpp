@@ -84,6 +84,13 @@ void apply(Config& c, const std::string& key, const std::string& v) {
         {"jwt_default_role", text(c.jwt_default_role)},
         {"superadmin_user", text(c.superadmin_user)},
         {"superadmin_password_hash", text(c.superadmin_password_hash)},
+        {"websocket_max_clients", integer(c.websocket_max_clients, 0, 1000000)},
+        {"websocket_queue_messages", integer(c.websocket_queue_messages, 1, 100000)},
+        {"websocket_ping_seconds", integer(c.websocket_ping_seconds, 1, 3600)},
+        {"websocket_max_message_bytes", size(c.websocket_max_message_bytes, 256, 1 << 20)},
+        {"websocket_max_subscriptions", integer(c.websocket_max_subscriptions, 1, 10000)},
+        {"websocket_send_buffer_bytes", integer(c.websocket_send_buffer_bytes, 0, 64 << 20)},
+        {"websocket_results_role", text(c.websocket_results_role)},
     };
     if (auto it = setters.find(key); it != setters.end()) {
         it->second(v);

@@ -41,6 +41,15 @@ struct Config {
     std::string superadmin_user;
     std::string superadmin_password_hash;
 
+    // WebSocket feed (GET /api/experiments/ws).
+    int websocket_max_clients = 10000;   // per gateway; more are refused with 503
+    int websocket_queue_messages = 256;  // a client with more waiting is dropped (too slow)
+    int websocket_ping_seconds = 30;     // ping after this much silence; no answer: closed
+    std::size_t websocket_max_message_bytes = 4096;     // a client's message
+    int websocket_max_subscriptions = 100;              // per connection
+    int websocket_send_buffer_bytes = 0;                // SO_SNDBUF per client; 0: the system's
+    std::string websocket_results_role = "abx_reader";  // the feed reads results as this role
+
     // Requests per minute per client IP and route group; 0 = unlimited.
     std::map<std::string, int> rate_limits = {
         {"public", 60}, {"api", 0}, {"admin", 0}, {"internal", 60}, {"meta", 600}};

@@ -132,6 +132,33 @@ std::string Metrics::render(const nlohmann::json& database, int pool_healthy, in
         "abx_http_database_calls_total " +
         std::to_string(database_calls_.load()) + "\n";
     out +=
+        "# HELP abx_http_websocket_clients Open WebSocket connections.\n"
+        "# TYPE abx_http_websocket_clients gauge\n"
+        "abx_http_websocket_clients " +
+        std::to_string(websocket_clients_.load()) +
+        "\n"
+        "# HELP abx_http_websocket_messages_sent_total Messages written to WebSocket clients.\n"
+        "# TYPE abx_http_websocket_messages_sent_total counter\n"
+        "abx_http_websocket_messages_sent_total " +
+        std::to_string(websocket_sent_.load()) +
+        "\n"
+        "# HELP abx_http_websocket_dropped_total WebSocket clients dropped because their send "
+        "queue was full (too slow).\n"
+        "# TYPE abx_http_websocket_dropped_total counter\n"
+        "abx_http_websocket_dropped_total " +
+        std::to_string(websocket_dropped_.load()) +
+        "\n"
+        "# HELP abx_http_feed_connected Whether the WebSocket feed's database connection is up.\n"
+        "# TYPE abx_http_feed_connected gauge\n"
+        "abx_http_feed_connected " +
+        std::string(feed_up_.load() ? "1" : "0") +
+        "\n"
+        "# HELP abx_http_feed_connects_total Connections the WebSocket feed made (LISTEN and catch "
+        "up), the first one included.\n"
+        "# TYPE abx_http_feed_connects_total counter\n"
+        "abx_http_feed_connects_total " +
+        std::to_string(feed_connects_.load()) + "\n";
+    out +=
         "# HELP abx_http_pool_connections Database connections of this gateway.\n"
         "# TYPE abx_http_pool_connections gauge\n"
         "abx_http_pool_connections{state=\"healthy\"} " +

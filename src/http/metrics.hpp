@@ -36,6 +36,17 @@ class Metrics {
     void readiness(const std::string& check, const std::string& status);
     // A request that took a pooled connection (the tests check that refused ones never do).
     void database_call() { ++database_calls_; }
+    // The WebSocket feed: open connections, messages written, clients dropped (reason "slow":
+    // its send queue overflowed), and the feed's database connection.
+    void websocket_opened() { ++websocket_clients_; }
+    void websocket_closed() { --websocket_clients_; }
+    void websocket_sent() { ++websocket_sent_; }
+    void websocket_dropped() { ++websocket_dropped_; }
+    void feed_connected(bool up) {
+        feed_up_ = up;
+        if (up) ++feed_connects_;
+    }
+    long long websocket_clients() const { return websocket_clients_.load(); }
     // The text format: the gateway's series, then the database's counters
     // ({"counters": [{"name", "help", "labels": {...}, "value"}]}), then the pool gauges.
     std::string render(const nlohmann::json& database, int pool_healthy, int pool_size) const;
@@ -46,6 +57,9 @@ class Metrics {
     Histogram decisions_;
     std::map<std::pair<std::string, std::string>, unsigned long long> readiness_;
     std::atomic<unsigned long long> database_calls_{0};
+    std::atomic<long long> websocket_clients_{0};
+    std::atomic<unsigned long long> websocket_sent_{0}, websocket_dropped_{0}, feed_connects_{0};
+    std::atomic<bool> feed_up_{false};
 };
 
 // A Prometheus label value with \, " and newline escaped.

@@ -67,6 +67,25 @@ bool PgConnection::still_alive() {
     return !broken_;
 }
 
+asio::awaitable<void> PgConnection::wait_input(std::chrono::milliseconds timeout) {
+    Deadline deadline(*this, timeout);
+    co_await wait(false, deadline);
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> PgConnection::notifications() {
+    if (!healthy()) return std::nullopt;
+    if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) {
+        broken_ = true;
+        return std::nullopt;
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    while (PGnotify* n = PQnotifies(conn_)) {
+        out.emplace_back(n->relname, n->extra);
+        PQfreemem(n);
+    }
+    return out;
+}
+
 void PgConnection::bind_socket() {
     int fd = conn_ ? PQsocket(conn_) : -1;
     if (fd == socket_fd_) return;

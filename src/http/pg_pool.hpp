@@ -23,6 +23,16 @@ namespace abx::http {
 
 namespace asio = boost::asio;
 
+// The settings statement of a request's transaction: role, request.jwt.claims,
+// abx.organization, request.id, request.internal_token, statement_timeout (all local).
+inline constexpr const char* kRequestSettingsSql =
+    "SELECT pg_catalog.set_config('role', $1, true), "
+    "pg_catalog.set_config('request.jwt.claims', $2, true), "
+    "pg_catalog.set_config('abx.organization', $3, true), "
+    "pg_catalog.set_config('request.id', $4, true), "
+    "pg_catalog.set_config('request.internal_token', $5, true), "
+    "pg_catalog.set_config('statement_timeout', $6, true)";
+
 struct PgError {
     std::string sqlstate, message, detail, hint;
 };
@@ -64,6 +74,11 @@ class PgConnection {
     // connection the server closed is found here, before a request is sent on it.
     bool still_alive();
     void close();
+    // For a LISTENing connection: waits until the server sends something or `timeout` passes,
+    // then returns the notifications received (channel, payload); nullopt when the connection
+    // is lost.
+    asio::awaitable<void> wait_input(std::chrono::milliseconds timeout);
+    std::optional<std::vector<std::pair<std::string, std::string>>> notifications();
 
   private:
     struct Deadline;

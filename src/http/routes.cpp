@@ -41,6 +41,10 @@ const std::vector<Route> kRoutes = {
      A::Jwt, RW, 200, "api", PLAIN, "A subject's variant, its config and the winner snapshot"},
     {M::POST, "/api/experiments/:code/events", "abx.http_events", "experiments:events:write",
      A::Jwt, RW, 200, "api", PLAIN, "Record one event or {events: [...]}, per-item results"},
+    {M::GET, "/api/experiments/ws", "abx.http_ws_subscribe", "experiments:read", A::Jwt, RO, 101,
+     "api", PLAIN,
+     "WebSocket upgrade: winner, status and results messages of subscribed experiments",
+     Builtin::WebSocket},
     {M::GET, "/api/experiments/:code/winner", "abx.http_winner", "experiments:winner:read", A::Jwt,
      RO, 200, "api", PLAIN, "The winner snapshot"},
 

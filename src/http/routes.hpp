@@ -27,7 +27,8 @@ enum class Auth {
 // function with its own handling of the result (Metrics: rendered as Prometheus text; Readiness:
 // counted, 503 when not_ready, answered by the gateway when the database is unreachable), or
 // Sql: the function's JSON as it is.
-enum class Builtin { Sql, Health, Version, Metrics, OpenApi, Readiness };
+// WebSocket: the upgrade of GET /api/experiments/ws (the function checks each subscription).
+enum class Builtin { Sql, Health, Version, Metrics, OpenApi, Readiness, WebSocket };
 
 struct Route {
     Method method;

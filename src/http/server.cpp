@@ -3,13 +3,16 @@
 #include <csignal>
 
 #include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <openssl/rand.h>
 
 #include "auth.hpp"
 #include "encoding.hpp"
 #include "errors.hpp"
+#include "feed.hpp"
 #include "openapi.hpp"
 #include "routes.hpp"
+#include "websocket.hpp"
 
 namespace abx::http {
 
@@ -24,18 +27,11 @@ struct Gateway::Worker {
     TokenCache tokens;
     std::unique_ptr<PgPool> pool;
     std::optional<tcp::acceptor> acceptor;
+    std::unique_ptr<WsHub> hub;  // this loop's WebSocket connections
     std::thread thread;
 };
 
 namespace {
-constexpr const char* kSettingsSql =
-    "SELECT pg_catalog.set_config('role', $1, true), "
-    "pg_catalog.set_config('request.jwt.claims', $2, true), "
-    "pg_catalog.set_config('abx.organization', $3, true), "
-    "pg_catalog.set_config('request.id', $4, true), "
-    "pg_catalog.set_config('request.internal_token', $5, true), "
-    "pg_catalog.set_config('statement_timeout', $6, true)";
-
 // Validates a JSON body without building it (the database parses it once, as jsonb): memory
 // stays near the body's size, and the error names the byte where parsing stopped.
 struct JsonChecker : nlohmann::json::json_sax_t {
@@ -148,6 +144,11 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const Match& 
                 200, nlohmann::json{{"name", "abx-http"}, {"version", config_.version}}.dump()};
         case Builtin::OpenApi:
             co_return Response{200, openapi_document(config_.version).dump(2)};
+        case Builtin::WebSocket: {
+            Response r = error(426, "ABX426", "this route is a WebSocket: send an upgrade request");
+            r.headers.emplace_back("Upgrade", "websocket");
+            co_return r;
+        }
         default:
             break;
     }
@@ -229,7 +230,7 @@ asio::awaitable<Response> Gateway::handle(Worker& w, Request& req, const Match& 
     std::vector<Statement> statements(4);
     statements[0].sql = route.read_only ? "BEGIN READ ONLY" : "BEGIN";
     statements[0].name = route.read_only ? "abx_begin_ro" : "abx_begin";
-    statements[1] = {kSettingsSql,
+    statements[1] = {kRequestSettingsSql,
                      "abx_settings",
                      {auth.caller.role, auth.caller.claims, org, rid, auth.caller.internal_token,
                       std::to_string(config_.request_timeout_ms)}};
@@ -324,6 +325,11 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
                 route_label = std::string(m.route->pattern);
                 method_label = std::string(method_name(m.route->method));
             }
+            if (m.route && m.route->builtin == Builtin::WebSocket &&
+                beast::websocket::is_upgrade(req)) {
+                co_await upgrade(w, stream, parser.release(), version, client);
+                co_return;
+            }
             ++in_flight_;
             try {
                 res = co_await handle(w, req, m, client);
@@ -351,6 +357,89 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+asio::awaitable<void> Gateway::upgrade(Worker& w, beast::tcp_stream& stream, Request req,
+                                       unsigned version, const std::string& peer) {
+    auto start = std::chrono::steady_clock::now();
+    const Route& route = *match_route(Method::GET, "/api/experiments/ws").route;
+    auto header = [&](auto field) {
+        auto v = req[field];
+        return std::string_view(v.data(), v.size());
+    };
+    ws::UpgradeCredentials credentials = ws::upgrade_credentials(
+        header(bhttp::field::authorization), header(bhttp::field::sec_websocket_protocol));
+    std::shared_ptr<const std::set<std::string>> roles;
+    {
+        std::lock_guard lock(pg_state_->mutex);
+        roles = pg_state_->allowed_roles;
+    }
+    std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    AuthContext ctx{config_, keys_, roles, now, &w.tokens};
+    AuthOutcome auth = authenticate(route, credentials.authorization, ctx);
+    WsClient client;
+    Response refusal;
+    std::string_view target(req.target().data(), req.target().size());
+    std::size_t q = target.find('?');
+    auto query =
+        parse_query(q == std::string_view::npos ? std::string_view{} : target.substr(q + 1));
+    nlohmann::json query_json = nlohmann::json::object();
+    if (query)
+        for (auto& [k, v] : *query) query_json[k] = v;
+    auto org_header = req["x-org-id"];
+    client.organization = std::string(org_header.data(), org_header.size());
+    if (client.organization.empty() && query_json.contains("orgId"))
+        client.organization = query_json["orgId"].get<std::string>();
+    auto limit = config_.rate_limits.find(std::string(route.group));
+    RateLimiter::Decision rate{true, 0};
+    if (limit != config_.rate_limits.end() && limit->second > 0)
+        rate = limiter_.take(
+            std::string(route.group) + "|" + peer, limit->second,
+            std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+                .count());
+    if (!rate.allowed) {
+        refusal = error(429, "ABX429", "rate limit exceeded");
+        refusal.headers.emplace_back("Retry-After", std::to_string(rate.retry_after_seconds));
+    } else if (auth.status != 0) {
+        refusal = error(auth.status, auth.status == 401 ? "ABX401" : "ABX503", auth.message);
+        refusal.headers.emplace_back(auth.status == 401 ? "WWW-Authenticate" : "Retry-After",
+                                     auth.status == 401
+                                         ? std::string("Bearer")
+                                         : std::to_string(config_.retry_after_seconds));
+    } else if (!query || !valid_utf8(client.organization) ||
+               client.organization.find('\0') != std::string::npos) {
+        refusal = error(400, "ABX400", "bad query string or x-org-id");
+    } else if (metrics_.websocket_clients() >= config_.websocket_max_clients || stopping_) {
+        refusal = error(503, "ABX503", "no more WebSocket connections are accepted now");
+        refusal.headers.emplace_back("Retry-After", std::to_string(config_.retry_after_seconds));
+    }
+    if (refusal.status != 200) {
+        metrics_.request(std::string(route.pattern), "GET", refusal.status, ms_since(start));
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(refusal.status),
+                                                version};
+        out.set(bhttp::field::server, "abx-http/" + config_.version);
+        out.set(bhttp::field::content_type, refusal.content_type);
+        for (auto& [k, v] : refusal.headers) out.set(k, v);
+        out.body() = std::move(refusal.body);
+        out.keep_alive(false);
+        out.prepare_payload();
+        error_code ec;
+        stream.expires_after(30s);
+        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+    }
+    metrics_.request(std::string(route.pattern), "GET", 101, ms_since(start));
+    client.caller = std::move(auth.caller);
+    client.query_json = json_text(query_json);
+    client.bearer_subprotocol = credentials.via_subprotocol;
+    nlohmann::json claims = nlohmann::json::parse(client.caller.claims, nullptr, false);
+    if (claims.is_object() && claims.contains("exp") && claims["exp"].is_number())
+        client.expires_at =
+            static_cast<std::int64_t>(claims["exp"].get<double>()) + config_.jwt_leeway_seconds;
+    co_await w.hub->serve(std::move(stream), std::move(req), std::move(client));
+}
+
 asio::awaitable<void> Gateway::accept(Worker& w) {
     for (;;) {
         error_code ec;
@@ -374,6 +463,7 @@ void Gateway::shutdown() {
         asio::post(w->io, [&w = *w] {
             error_code ec;
             if (w.acceptor) w.acceptor->close(ec);
+            if (w.hub) w.hub->close_all();
         });
 }
 
@@ -399,6 +489,12 @@ int Gateway::run() {
                                      std::chrono::milliseconds(config_.pool_timeout_ms), pg_state_);
         workers_.push_back(std::move(w));
     }
+    // One feed for all loops; each loop delivers to its own connections.
+    feed_ = std::make_unique<Feed>(config_, pg_state_, metrics_, [this](const FeedMessage& m) {
+        for (auto& w : workers_) asio::post(w->io, [&w = *w, m] { w.hub->deliver(m); });
+    });
+    for (auto& w : workers_)
+        w->hub = std::make_unique<WsHub>(w->io, config_, *w->pool, metrics_, *feed_);
     // Signals on a loop of their own: SIGTERM stops accepting, the requests in flight finish.
     asio::io_context control;
     asio::signal_set signals(control, SIGTERM, SIGINT);
@@ -409,6 +505,7 @@ int Gateway::run() {
         asio::co_spawn(w->io, accept(*w), asio::detached);
         w->thread = std::thread([&io = w->io] { io.run(); });
     }
+    feed_->start();
     std::thread control_thread([&control] { control.run(); });
     control_thread.join();
     // Drain: wait for the requests in flight (at most the request timeout), then stop.
@@ -416,6 +513,11 @@ int Gateway::run() {
                     std::chrono::milliseconds(config_.request_timeout_ms) + 5s;
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
+    // WebSocket clients were sent a close (1001); a moment for the handshakes, then stop.
+    auto closing = std::chrono::steady_clock::now() + 2s;
+    while (metrics_.websocket_clients() > 0 && std::chrono::steady_clock::now() < closing)
+        std::this_thread::sleep_for(10ms);
+    feed_->stop();
     for (auto& w : workers_) w->io.stop();
     for (auto& w : workers_) w->thread.join();
     return 0;

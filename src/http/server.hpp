@@ -12,6 +12,7 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
 
 #include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "config.hpp"
@@ -22,6 +23,8 @@
 #include "routes.hpp"
 
 namespace abx::http {
+
+class Feed;
 
 struct Response {
     int status = 200;
@@ -49,6 +52,10 @@ class Gateway {
 
     asio::awaitable<void> accept(Worker& w);
     asio::awaitable<void> session(Worker& w, asio::ip::tcp::socket socket);
+    // GET /api/experiments/ws with an upgrade: authenticated like a request (a refusal is an
+    // HTTP 401 before the upgrade), then the connection is the event loop's WebSocket hub's.
+    asio::awaitable<void> upgrade(Worker& w, boost::beast::tcp_stream& stream, Request req,
+                                  unsigned version, const std::string& peer);
     asio::awaitable<Response> handle(Worker& w, Request& req, const Match& m,
                                      const std::string& client);
     Response error(int status, std::string_view code, std::string_view message,
@@ -61,6 +68,7 @@ class Gateway {
     RateLimiter limiter_;
     Metrics metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<Feed> feed_;  // the WebSocket feed's database connection
     std::atomic<int> in_flight_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<int> bound_port_{0};

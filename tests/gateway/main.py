@@ -72,6 +72,7 @@ def main():
         ("basic superadmin", auth_checks.basic_superadmin),
         ("hostile input", route_checks.hostile_input),
         ("seed 004", route_checks.seed_004),
+        ("websocket route", route_checks.websocket_route),
         ("seed 002", route_checks.seed_002),
         ("seed 001", route_checks.seed_001),
         ("seed 000", route_checks.seed_000),

@@ -233,3 +233,11 @@ def metrics(t, c):
         t.check(f"metrics: {name.rstrip('{')}", name in r.text, r.text[:500])
     r2 = c.request("GET", "/metrics", token=t.token("abx_analyst"))
     t.status("/metrics too", r2, 200)
+
+
+def websocket_route(t, c):
+    """GET /api/experiments/ws is a WebSocket (tests/shell/websocket.sh drives it over RFC 6455);
+    a plain GET is told to upgrade, and is not taken as an experiment called "ws"."""
+    r = c.request("GET", "/api/experiments/ws", token=t.token("abx_reader", org="acme"))
+    t.status("a plain GET of /api/experiments/ws", r, 426)
+    t.check("… says Upgrade: websocket", r.headers.get("upgrade") == "websocket", r.headers)
