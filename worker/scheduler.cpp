@@ -4,6 +4,7 @@
 #include "jobs.hpp"
 #include "registry.hpp"
 #include "settings.hpp"
+#include "slo_watcher.hpp"
 #include "workers.hpp"
 
 #include <algorithm>
@@ -337,6 +338,7 @@ void abx_scheduler_main(Datum arg) {
                 recovered = true;
             }
             if (!absent) wait_ms = run_due_jobs();
+            if (!absent) ensure_slo_watcher();
         } catch (const PgError& e) {
             failure = e.data->message ? e.data->message : "error";
         } catch (const std::exception& e) {
