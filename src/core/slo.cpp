@@ -25,6 +25,10 @@ void known_keys(const nlohmann::json& doc, const std::string& prefix,
         if (!keys.count(it.key())) invalid_field(prefix + "." + it.key(), "unknown field");
 }
 
+std::string bound_text(double v) {
+    return v == std::floor(v) ? std::to_string((long long)v) : nlohmann::json(v).dump();
+}
+
 std::optional<double> number(const nlohmann::json& doc, const std::string& prefix,
                              const std::string& key, double low, double high, bool low_open) {
     const nlohmann::json* v = field(doc, key);
@@ -33,8 +37,7 @@ std::optional<double> number(const nlohmann::json& doc, const std::string& prefi
     double d = v->get<double>();
     if (!std::isfinite(d) || (low_open ? d <= low : d < low) || d > high)
         out_of_range(prefix + "." + key, "must be in " + std::string(low_open ? "(" : "[") +
-                                             nlohmann::json(low).dump() + ", " +
-                                             nlohmann::json(high).dump() + "]");
+                                             bound_text(low) + ", " + bound_text(high) + "]");
     return d;
 }
 

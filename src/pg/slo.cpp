@@ -72,24 +72,17 @@ int counter_after(const std::string& action, int consecutive) {
 }  // namespace
 
 ABX_SQL_FUNCTION(abx_slo_config) {
-    nlohmann::json sla = arg_jsonb(fcinfo, 0);
-    if (PG_ARGISNULL(1)) null_field("prometheus");
-    return jsonb_datum(slo::parse_config(sla, arg_jsonb(fcinfo, 1)).to_json());
+    if (PG_ARGISNULL(0)) null_field("prometheus");
+    return jsonb_datum(slo::parse_config(arg_jsonb(fcinfo, 1), arg_jsonb(fcinfo, 0)).to_json());
 }
 
+// SQL NULL keeps a document, JSON null removes it.
 ABX_SQL_FUNCTION(abx_set_slo) {
     std::string code = arg_text(fcinfo, 0, "experiment");
-    nlohmann::json sla = arg_jsonb(fcinfo, 1), prom = arg_jsonb(fcinfo, 2);
     Access access = authorize(Right::ExperimentsWrite, "abx.set_slo", arg_text_opt(fcinfo, 3));
     if (!access.organization)
         require_no_organization(access, Right::ExperimentsAdmin,
                                 "abx.set_slo of a global experiment");
-    // Checked as the watcher reads them; targets alone are checked against any source.
-    nlohmann::json effective = nullptr;
-    if (!prom.is_null())
-        effective = slo::parse_config(sla, prom).to_json();
-    else if (!sla.is_null())
-        (void)slo::parse_config(sla, {{"baseUrl", "http://localhost"}});
     spi_connect();
     std::optional<std::int64_t> id = find_experiment_id(code, access.organization);
     if (!id) experiment_not_found(code, access.organization);
@@ -99,6 +92,14 @@ ABX_SQL_FUNCTION(abx_set_slo) {
     slo_documents.run(k.values(), k.nulls(), false, 1);
     nlohmann::json before = {{"sla_target", json_or_null(col_jsonb(0, 1))},
                              {"prometheus", json_or_null(col_jsonb(0, 2))}};
+    nlohmann::json sla = PG_ARGISNULL(1) ? before["sla_target"] : arg_jsonb(fcinfo, 1);
+    nlohmann::json prom = PG_ARGISNULL(2) ? before["prometheus"] : arg_jsonb(fcinfo, 2);
+    // Checked as the watcher reads them; targets without a source are checked on their own.
+    nlohmann::json effective = nullptr;
+    if (!prom.is_null())
+        effective = slo::parse_config(sla, prom).to_json();
+    else if (!sla.is_null())
+        (void)slo::parse_config(sla, {{"baseUrl", "http://localhost"}});
     Args u(4);
     u.set(0, Int64GetDatum(*id)).set(3, TimestampTzGetDatum(abx_now()));
     if (sla.is_null())
@@ -120,11 +121,12 @@ ABX_SQL_FUNCTION(abx_set_slo) {
     append_audit(r);
     spi_finish();
     wake_scheduler_at_commit();  // it starts the SLO watcher
-    return jsonb_datum({{"experiment", code},
-                        {"organization", access.organization ? nlohmann::json(*access.organization)
-                                                             : nlohmann::json(nullptr)},
-                        {"watched", !prom.is_null()},
-                        {"config", effective}});
+    return jsonb_datum(
+        {{"experiment", code},
+         {"organization",
+          access.organization ? nlohmann::json(*access.organization) : nlohmann::json(nullptr)},
+         {"watched", !prom.is_null() && slo::remedy_for(e.status, e.promoted) != slo::Remedy::None},
+         {"config", effective}});
 }
 
 ABX_SQL_FUNCTION(abx_slo_record) {
@@ -168,6 +170,18 @@ ABX_SQL_FUNCTION(abx_slo_record) {
     nlohmann::json about = {
         {"experiment", e.code},
         {"organization", e.organization ? nlohmann::json(*e.organization) : nullptr}};
+    // An outage is announced once (warning) and its end once (info), not at every check.
+    bool was_error = previous_outcome == std::string("error");
+    if (o.outcome == slo::Outcome::Error && !was_error) {
+        nlohmann::json p = about;
+        p.update({{"message", o.message},
+                  {"prometheus", configured ? nlohmann::json(config.base_url) : nullptr}});
+        emit(OutboxEvent{"experiment.slo_unavailable", "warning", e.organization_id, id, p});
+    } else if (o.outcome != slo::Outcome::Error && was_error) {
+        nlohmann::json p = about;
+        p.update({{"outcome", slo::to_string(o.outcome)}});
+        emit(OutboxEvent{"experiment.slo_recovered", "info", e.organization_id, id, p});
+    }
     if (d.threshold_reached && configured) {
         nlohmann::json evidence = {
             {"latency_p95_ms", number_or_null(o.latency_p95_ms)},
@@ -182,18 +196,6 @@ ABX_SQL_FUNCTION(abx_slo_record) {
              {{"latency", slo::substitute(config.query_latency, e.code, config.window)},
               {"error_rate", slo::substitute(config.query_error_rate, e.code, config.window)}}}};
         acted = act_on_guardrail_breach(e, "slo", o.message, evidence, d.first_at_threshold);
-    }
-    // An outage is announced once (warning) and its end once (info), not at every check.
-    bool was_error = previous_outcome == std::string("error");
-    if (o.outcome == slo::Outcome::Error && !was_error) {
-        nlohmann::json p = about;
-        p.update({{"message", o.message},
-                  {"prometheus", configured ? nlohmann::json(config.base_url) : nullptr}});
-        emit(OutboxEvent{"experiment.slo_unavailable", "warning", e.organization_id, id, p});
-    } else if (o.outcome != slo::Outcome::Error && was_error) {
-        nlohmann::json p = about;
-        p.update({{"outcome", slo::to_string(o.outcome)}});
-        emit(OutboxEvent{"experiment.slo_recovered", "info", e.organization_id, id, p});
     }
     std::string action = acted.action == "none" ? "none" : acted.action;
     TimestampTz now = abx_now();

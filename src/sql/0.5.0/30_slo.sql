@@ -30,17 +30,17 @@ ALTER TABLE abx.slo_observations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY organization_visible ON abx.slo_observations FOR SELECT
     USING (organization_id IS NOT DISTINCT FROM abx.session_organization_id());
 
-CREATE FUNCTION abx.slo_config(sla_target jsonb, prometheus jsonb) RETURNS jsonb
+CREATE FUNCTION abx.slo_config(prometheus jsonb, sla_target jsonb DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'abx_slo_config' LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION abx.slo_config(jsonb, jsonb) IS
     'Checks seed 000''s sla_target and prometheus documents and returns them with the defaults filled in (intervalMs 30000, window 5m, breachChecks 3, timeoutMs 5000, the seed''s queries).';
-CREATE FUNCTION abx.set_slo(experiment text, sla_target jsonb, prometheus jsonb,
+CREATE FUNCTION abx.set_slo(experiment text, sla_target jsonb DEFAULT NULL, prometheus jsonb DEFAULT NULL,
                             organization text DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'abx_set_slo' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION abx.set_slo(text, jsonb, jsonb, text) IS
-    'Sets an experiment''s SLO targets and Prometheus source (NULL prometheus: not watched), audited; returns the effective configuration.';
-CREATE FUNCTION abx.slo_record(experiment_id bigint, latency_p95_ms double precision,
-                               error_rate double precision, failure text DEFAULT NULL) RETURNS jsonb
+    'Sets an experiment''s SLO targets and Prometheus source (SQL NULL: unchanged; JSON null: removed, a removed source stops the watching), audited; returns the effective configuration.';
+CREATE FUNCTION abx.slo_record(experiment_id bigint, latency_p95_ms double precision DEFAULT NULL,
+                               error_rate double precision DEFAULT NULL, failure text DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'abx_slo_record' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION abx.slo_record(bigint, double precision, double precision, text) IS
     'The SLO watcher''s call: records one check (NULL value: no data; failure: Prometheus could not be asked) and acts on consecutive breaches under the autonomy gate.';
@@ -99,7 +99,7 @@ BEGIN
             END IF;
         END LOOP;
         BEGIN
-            PERFORM abx.slo_config(NULL, v);
+            PERFORM abx.slo_config(v);
         EXCEPTION WHEN data_exception THEN
             GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
                                     hin = PG_EXCEPTION_HINT;
@@ -199,5 +199,38 @@ BEGIN
             (SELECT extract(epoch FROM clock - o.created_at) FROM abx.outbox o
               WHERE o.delivered_at IS NULL ORDER BY o.id LIMIT 1),
         'slo_watched', slo.watched, 'slo_failing', slo.failing, 'slo_stale', slo.stale));
+END
+$$;
+
+-- GET /api/meta/experiments/:id/metrics (experiments:read): the SLO documents, assigned
+-- subjects per variant, the results per variant and metric, and the SRM check; since 0.5.0 also
+-- the SLO guardrail's state (abx.slo_status: watched, breach count, latest checks).
+CREATE OR REPLACE FUNCTION abx.http_meta_metrics(path jsonb, query jsonb, body jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    code text;
+    doc jsonb;
+    results jsonb;
+BEGIN
+    code := abx.http_args(path, query, body, 'experiments:read', 'abx.http_meta_metrics', ARRAY['orgId'], 'id');
+    doc := abx.experiment(code);
+    -- The statistics first: they are the organization's own experiment's only (abx.results
+    -- refuses a global one from inside an organization), as are the assignment counts below.
+    results := (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM abx.results(code) r);
+    RETURN jsonb_build_object(
+        'experiment', jsonb_build_object('id', doc -> 'id', 'code', doc -> 'code', 'name', doc -> 'name',
+                                         'status', doc -> 'status', 'organization', doc -> 'organization',
+                                         'started_at', doc -> 'started_at'),
+        'sla_target', (SELECT e.sla_target FROM abx.experiments e WHERE e.id = (doc ->> 'id')::bigint),
+        'prometheus', (SELECT e.prometheus FROM abx.experiments e WHERE e.id = (doc ->> 'id')::bigint),
+        'assignments', (SELECT coalesce(jsonb_agg(jsonb_build_object('variant', v.key, 'assigned', coalesce(va.assigned, 0))
+                                                  ORDER BY v.position), '[]')
+                          FROM abx.variants v
+                          LEFT JOIN abx.variant_assignments va ON va.variant_id = v.id
+                         WHERE v.experiment_id = (doc ->> 'id')::bigint),
+        'results', results,
+        'srm', abx.srm(code),
+        'slo', abx.slo_status(code));
 END
 $$;
