@@ -1,6 +1,7 @@
 #include "slo_watcher.hpp"
 
 #include "access.hpp"
+#include "registry.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
 
@@ -111,6 +112,19 @@ namespace {
 
 // ---- the watcher's side ----------------------------------------------------------------------
 
+// The watcher lives only as long as its database's scheduler: it stops with it (DROP DATABASE and
+// DROP EXTENSION wait for both, abx.scheduler = off, a crash), and the next scheduler starts a
+// new one.
+bool scheduler_alive() {
+    WorkerShared* ws = worker_shared();
+    if (ws == nullptr) return false;
+    bool alive = false;
+    LWLockAcquire(ws->lock, LW_SHARED);
+    if (SchedulerSlot* s = find_slot(MyDatabaseId, false)) alive = !s->stopping && s->pid != 0;
+    LWLockRelease(ws->lock);
+    return alive;
+}
+
 struct Target {
     std::int64_t id;
     std::string code;
@@ -199,7 +213,7 @@ bool run_queries(std::vector<Check>& checks) {
     while (running > 0) {
         curl_multi_perform(multi, &running);
         if (running == 0) break;
-        if (ProcDiePending) {  // told to stop: the unfinished checks are not recorded
+        if (ProcDiePending || !scheduler_alive()) {  // the unfinished checks are not recorded
             stopped = true;
             break;
         }
@@ -345,7 +359,7 @@ void abx_slo_watcher_main(Datum arg) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
         }
-        if (!scheduler_enabled() || !slo_watcher_enabled()) break;
+        if (!scheduler_enabled() || !slo_watcher_enabled() || !scheduler_alive()) break;
         long wait_ms = kMaxWaitMs;
         failure[0] = '\0';
         try {

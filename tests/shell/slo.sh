@@ -174,6 +174,20 @@ check "hung Prometheus: the aggregation job ran every second meanwhile (no gap o
 check "the watcher is still alive" "t" \
     "$(q -c "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo')")"
 
+# DROP DATABASE is not held up by a watcher busy with a hung Prometheus.
+createdb slo_drop
+psql -X -q -d slo_drop -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION abx;
+SELECT abx.create_experiment('{"code": "d", "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}');
+SELECT abx.start('d');
+SELECT abx.set_slo('d', '$sla', '{"baseUrl": "http://127.0.0.1:$silent_port", "intervalMs": 5000, "timeoutMs": 5000}');
+SQL
+check "a watcher runs for the second database" "t" \
+    "$(wait_for "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo_drop')" 15)"
+sleep 0.5  # its first query is on the wire
+check "DROP DATABASE with its watcher waiting on a hung Prometheus succeeds" "ok" \
+    "$(psql -X -q -d postgres -c "DROP DATABASE slo_drop" 2>&1 && echo ok)"
+
 # Not watched any more: the watcher exits by itself.
 q -c "UPDATE abx.experiments SET prometheus = NULL" >/dev/null
 check "nothing watched: the watcher exits" "t" \
