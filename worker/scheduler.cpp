@@ -337,8 +337,8 @@ void abx_scheduler_main(Datum arg) {
                 recover_interrupted_runs();
                 recovered = true;
             }
+            if (!absent) ensure_slo_watcher();  // first: a long job must not delay it
             if (!absent) wait_ms = run_due_jobs();
-            if (!absent) ensure_slo_watcher();
         } catch (const PgError& e) {
             failure = e.data->message ? e.data->message : "error";
         } catch (const std::exception& e) {

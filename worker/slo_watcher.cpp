@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -40,8 +41,8 @@ constexpr std::size_t kMaxBody = 1 << 20;  // a query answer larger than this is
 constexpr std::int64_t kLockKey = 0x61627873'6c6f7761;  // "abxslowa": one watcher per database
 
 const char* kWatched = R"SQL(
-SELECT e.id, e.code, e.sla_target, e.prometheus
-  FROM abx.experiments e
+SELECT e.id, e.code, e.sla_target, e.prometheus, coalesce(o.key, '')
+  FROM abx.experiments e LEFT JOIN abx.organizations o ON o.id = e.organization_id
  WHERE e.prometheus IS NOT NULL
    AND (e.status = 'running' OR (e.status = 'completed' AND e.promoted_variant_id IS NOT NULL))
  ORDER BY e.id)SQL";
@@ -79,7 +80,9 @@ bool watcher_wanted() {
 
 }  // namespace
 
-void ensure_slo_watcher() {
+namespace {
+
+void start_if_wanted() {
     if (!slo_watcher_enabled() || !watcher_wanted()) return;
     pg_guard([] {
         if (watcher != nullptr) {
@@ -98,6 +101,8 @@ void ensure_slo_watcher() {
         strcpy(w.bgw_type, "abx slo watcher");
         w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
         w.bgw_notify_pid = MyProcPid;
+        pid_t scheduler = MyProcPid;  // the watcher stops with this scheduler
+        memcpy(w.bgw_extra, &scheduler, sizeof scheduler);
         MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
         if (!RegisterDynamicBackgroundWorker(&w, &watcher)) {
             watcher = nullptr;
@@ -108,6 +113,23 @@ void ensure_slo_watcher() {
     });
 }
 
+}  // namespace
+
+// Never throws: a failure is logged and the scheduler goes on with its jobs.
+void ensure_slo_watcher() {
+    std::optional<std::string> failure;
+    try {
+        start_if_wanted();
+    } catch (const PgError& e) {
+        failure = e.data->message ? e.data->message : "error";
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    if (!failure) return;
+    pg_guard([] { AbortCurrentTransaction(); });
+    ereport(WARNING, (errmsg("abx scheduler: starting the SLO watcher: %s", failure->c_str())));
+}
+
 namespace {
 
 // ---- the watcher's side ----------------------------------------------------------------------
@@ -115,19 +137,22 @@ namespace {
 // The watcher lives only as long as its database's scheduler: it stops with it (DROP DATABASE and
 // DROP EXTENSION wait for both, abx.scheduler = off, a crash), and the next scheduler starts a
 // new one.
+pid_t parent_scheduler = 0;
+
 bool scheduler_alive() {
     WorkerShared* ws = worker_shared();
     if (ws == nullptr) return false;
     bool alive = false;
     LWLockAcquire(ws->lock, LW_SHARED);
-    if (SchedulerSlot* s = find_slot(MyDatabaseId, false)) alive = !s->stopping && s->pid != 0;
+    if (SchedulerSlot* s = find_slot(MyDatabaseId, false))
+        alive = !s->stopping && s->pid == parent_scheduler;
     LWLockRelease(ws->lock);
     return alive;
 }
 
 struct Target {
     std::int64_t id;
-    std::string code;
+    std::string code, organization;
     std::optional<slo::Config> config;  // nullopt: invalid (abx.slo_record records why)
 };
 
@@ -145,7 +170,7 @@ std::vector<Target> watched_targets(Oid& owner) {
     owner = (Oid)col_int64(0, 1).value_or(0);
     std::uint64_t n = spi_exec(kWatched, true);
     for (std::uint64_t r = 0; r < n; ++r) {
-        Target t{*col_int64(r, 1), *col_text(r, 2), std::nullopt};
+        Target t{*col_int64(r, 1), *col_text(r, 2), *col_text(r, 5), std::nullopt};
         try {
             t.config = slo::parse_config(col_jsonb(r, 3).value_or(nullptr), *col_jsonb(r, 4));
         } catch (const Error&) {
@@ -181,14 +206,14 @@ bool run_queries(std::vector<Check>& checks) {
         if (cfg.p95_latency_ms)
             requests.push_back(std::make_unique<Request>(Request{
                 &c, true,
-                slo::query_url(cfg.base_url,
-                               slo::substitute(cfg.query_latency, c.target->code, cfg.window)),
+                slo::query_url(cfg.base_url, slo::substitute(cfg.query_latency, c.target->code,
+                                                             cfg.window, c.target->organization)),
                 ""}));
         if (cfg.error_rate_threshold)
             requests.push_back(std::make_unique<Request>(Request{
                 &c, false,
-                slo::query_url(cfg.base_url,
-                               slo::substitute(cfg.query_error_rate, c.target->code, cfg.window)),
+                slo::query_url(cfg.base_url, slo::substitute(cfg.query_error_rate, c.target->code,
+                                                             cfg.window, c.target->organization)),
                 ""}));
     }
     if (requests.empty()) return true;
@@ -346,6 +371,7 @@ void abx_slo_watcher_main(Datum arg) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
+    memcpy(&parent_scheduler, MyBgworkerEntry->bgw_extra, sizeof parent_scheduler);
     BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
     pgstat_report_appname("abx slo watcher");
     SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);

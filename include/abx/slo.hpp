@@ -47,10 +47,12 @@ Config parse_config(const nlohmann::json& sla_target, const nlohmann::json& prom
 // A PromQL duration: one or more <number><unit> (ms, s, m, h, d, w, y), e.g. 5m, 1h30m, 15s.
 bool valid_duration(const std::string& text);
 
-// ${experimentId} and ${window} replaced (the code is a key, [a-z0-9_-], so it needs no
-// escaping inside a PromQL string).
+// ${experimentId} (the experiment's code), ${window} and ${organization} (the organization's
+// key, empty for a global experiment: codes are unique per organization only, so a service shared
+// by several organizations labels by both) replaced. Codes and keys are [a-z0-9_-] (organization
+// keys) or validated keys, so they need no escaping inside a PromQL string.
 std::string substitute(const std::string& query, const std::string& experiment_code,
-                       const std::string& window);
+                       const std::string& window, const std::string& organization = "");
 
 // baseUrl + /api/v1/query?query=<the query, percent-encoded>.
 std::string query_url(const std::string& base_url, const std::string& query);

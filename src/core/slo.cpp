@@ -108,6 +108,11 @@ Config parse_config(const nlohmann::json& sla_target, const nlohmann::json& prom
         url->find_first_of(" \t\r\n?#") != std::string::npos)
         invalid_field("prometheus.baseUrl",
                       "must be an http(s) URL without query or fragment, at most 2048 characters");
+    // Stored in plain text, shown to readers and audited: no place for a password.
+    if (url->substr(host, url->find('/', host) - host).find('@') != std::string::npos)
+        invalid_field("prometheus.baseUrl",
+                      "must not carry credentials (user:password@): put an authenticating proxy "
+                      "on the loopback instead");
     while (!url->empty() && url->back() == '/') url->pop_back();
     c.base_url = *url;
     c.interval_ms = whole(prometheus, p, "intervalMs", 1000, 86400000).value_or(kDefaultIntervalMs);
@@ -143,7 +148,7 @@ nlohmann::json Config::to_json() const {
 }
 
 std::string substitute(const std::string& query, const std::string& experiment_code,
-                       const std::string& window) {
+                       const std::string& window, const std::string& organization) {
     std::string out;
     out.reserve(query.size() + 64);
     for (std::size_t i = 0; i < query.size();) {
@@ -153,6 +158,9 @@ std::string substitute(const std::string& query, const std::string& experiment_c
         } else if (query.compare(i, 9, "${window}") == 0) {
             out += window;
             i += 9;
+        } else if (query.compare(i, 15, "${organization}") == 0) {
+            out += organization;
+            i += 15;
         } else {
             out += query[i++];
         }

@@ -193,8 +193,10 @@ ABX_SQL_FUNCTION(abx_slo_record) {
             {"window", config.window},
             {"interval_ms", config.interval_ms},
             {"queries",
-             {{"latency", slo::substitute(config.query_latency, e.code, config.window)},
-              {"error_rate", slo::substitute(config.query_error_rate, e.code, config.window)}}}};
+             {{"latency", slo::substitute(config.query_latency, e.code, config.window,
+                                          e.organization.value_or(""))},
+              {"error_rate", slo::substitute(config.query_error_rate, e.code, config.window,
+                                             e.organization.value_or(""))}}}};
         acted = act_on_guardrail_breach(e, "slo", o.message, evidence, d.first_at_threshold);
     }
     std::string action = acted.action == "none" ? "none" : acted.action;

@@ -174,6 +174,16 @@ check "hung Prometheus: the aggregation job ran every second meanwhile (no gap o
 check "the watcher is still alive" "t" \
     "$(q -c "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo')")"
 
+# The watcher stops with its scheduler; the next scheduler starts one again (never two).
+old_watcher="$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo'")"
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'abx scheduler' AND datname = 'slo'" >/dev/null
+check "scheduler terminated: its watcher stops, a new scheduler starts a new one" "t" \
+    "$(wait_for "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $old_watcher)
+                    AND EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo')" 30)"
+sleep 2
+check "... and only one" "1" \
+    "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo'")"
+
 # DROP DATABASE is not held up by a watcher busy with a hung Prometheus.
 createdb slo_drop
 psql -X -q -d slo_drop -v ON_ERROR_STOP=1 >/dev/null <<SQL

@@ -75,6 +75,14 @@ TEST(SloConfig, BadFieldsAreNamed) {
             parse_config(kTargets, {{"baseUrl", "http://x/?q=1"}});
         },
         "prometheus.baseUrl");
+    expect_error(
+        [] {
+            parse_config(kTargets, {{"baseUrl", "http://ops:secret@prom:9090"}});
+        },
+        "22023", "credentials");
+    // An @ in the path is no credential.
+    EXPECT_EQ(parse_config(kTargets, {{"baseUrl", "http://prom:9090/a@b"}}).base_url,
+              "http://prom:9090/a@b");
     expect_error([] { parse_config(kTargets, json::object()); }, "22004", "prometheus.baseUrl");
     expect_error(
         [] {
@@ -130,6 +138,10 @@ TEST(SloQuery, PlaceholdersAreReplacedEverywhere) {
               "clamp_min(sum(rate(http_requests_total{experiment=\"checkout-v2\"}[15s])), 1e-9)");
     EXPECT_EQ(substitute("${experimentId${window}}", "e", "1m"), "${experimentId1m}");
     EXPECT_EQ(substitute("no placeholders", "e", "1m"), "no placeholders");
+    EXPECT_EQ(
+        substitute("x{experiment=\"${experimentId}\",org=\"${organization}\"}", "e", "1m", "acme"),
+        "x{experiment=\"e\",org=\"acme\"}");
+    EXPECT_EQ(substitute("${organization}", "e", "1m"), "");
 }
 
 TEST(SloQuery, UrlIsPercentEncoded) {
