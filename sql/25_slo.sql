@@ -16,6 +16,7 @@ SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://prom:9090", "intervalM
 SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://prom:9090", "intervalMs": 1000, "timeoutMs": 5000}')$$);
 SELECT t.err($$SELECT abx.slo_config('{"intervalMs": 1000}')$$);
 SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "file:///etc/passwd"}')$$);
+SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://ops:secret@prom:9090"}')$$);
 SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://prom:9090", "querylatency": "up"}')$$);
 SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://prom:9090"}', '{"p95_latency_ms": -5}')$$);
 SELECT t.err($$SELECT abx.slo_config('{"baseUrl": "http://prom:9090"}', '{"error_rate_threshold": 2}')$$);

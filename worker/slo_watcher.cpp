@@ -375,6 +375,10 @@ void abx_slo_watcher_main(Datum arg) {
     BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
     pgstat_report_appname("abx slo watcher");
     SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+    // A check waiting on a locked experiment gives up (logged; the next interval checks again)
+    // instead of holding up the other experiments' checks.
+    SetConfigOption("lock_timeout", "10s", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("statement_timeout", "60s", PGC_SUSET, PGC_S_OVERRIDE);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) elog(ERROR, "abx slo watcher: libcurl");
     static std::map<std::int64_t, Clock::time_point> next_due;
     static char failure[512];
