@@ -108,6 +108,7 @@ check "healthy: statuses unchanged" "running,running,completed,running" \
     "$(q -c "SELECT string_agg(status, ',' ORDER BY code) FROM abx.experiments")"
 
 # Latency pushed to 1.5 s for three of them.
+pushed_at="$(q -c "SELECT clock_timestamp()")"
 set_state '{"healthy": {"latency": 0.1}, "promoted": {"latency": 1.5}, "runner": {"latency": 1.5}, "calm-exp": {"latency": 1.5}}'
 check "breach: the promoted experiment is rolled back" "t" \
     "$(wait_for "SELECT EXISTS (SELECT FROM abx.promotions p JOIN abx.experiments e ON e.id = p.experiment_id WHERE e.code = 'promoted' AND p.rolled_back_at IS NOT NULL)" 30)"
@@ -118,6 +119,7 @@ check "breach: the running experiment is paused" "t" \
 check "breach: rolled back at the third consecutive breach, within 2 intervals (+1.5 s) of the first" "3|true" \
     "$(q -c "WITH b AS (SELECT o.* FROM abx.slo_observations o JOIN abx.experiments e ON e.id = o.experiment_id WHERE e.code = 'promoted' AND o.outcome = 'breach')
              SELECT a.consecutive || '|' || (a.at - (SELECT min(at) FROM b) <= interval '3.5 seconds') FROM b a WHERE a.action = 'rolled_back' ORDER BY a.at LIMIT 1")"
+echo "# measured: latency pushed -> first breached check $(q -c "SELECT round(extract(epoch FROM min(o.at) - '$pushed_at'::timestamptz)::numeric, 2) FROM abx.slo_observations o JOIN abx.experiments e ON e.id = o.experiment_id WHERE e.code = 'promoted' AND o.outcome = 'breach'") s, -> rollback $(q -c "SELECT round(extract(epoch FROM min(o.at) - '$pushed_at'::timestamptz)::numeric, 2) FROM abx.slo_observations o JOIN abx.experiments e ON e.id = o.experiment_id WHERE e.code = 'promoted' AND o.action = 'rolled_back'") s"
 check "breach: the evidence is audited (values, thresholds, queries, Prometheus URL)" "t" \
     "$(q -c "SELECT (change #>> '{evidence,latency_p95_ms}')::float > 800 AND change #>> '{evidence,sla_target,p95_latency_ms}' = '800.0'
                 AND change #>> '{evidence,prometheus}' = 'http://127.0.0.1:$prom_port'
@@ -171,6 +173,7 @@ check "hung Prometheus: the aggregation job ran every second meanwhile (no gap o
     "$(q -c "WITH r AS (SELECT r.started_at, lag(r.started_at) OVER (ORDER BY r.id) AS prev FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id
                         WHERE j.name = 'aggregate_each_second' AND r.status = 'succeeded' AND r.started_at > clock_timestamp() - interval '6 seconds')
              SELECT count(*) >= 4 AND max(started_at - prev) < interval '2.5 seconds' FROM r")"
+echo "# measured: longest gap between the aggregation job's runs while Prometheus hung: $(q -c "SELECT round(extract(epoch FROM max(r.started_at - r.prev))::numeric, 2) FROM (SELECT r.started_at, lag(r.started_at) OVER (ORDER BY r.id) AS prev FROM abx.job_runs r JOIN abx.jobs j ON j.id = r.job_id WHERE j.name = 'aggregate_each_second' AND r.status = 'succeeded') r") s"
 check "the watcher is still alive" "t" \
     "$(q -c "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'abx slo watcher' AND datname = 'slo')")"
 
