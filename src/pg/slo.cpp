@@ -199,7 +199,7 @@ ABX_SQL_FUNCTION(abx_slo_record) {
                                              e.organization.value_or(""))}}}};
         acted = act_on_guardrail_breach(e, "slo", o.message, evidence, d.first_at_threshold);
     }
-    std::string action = acted.action == "none" ? "none" : acted.action;
+    const std::string& action = acted.action;
     TimestampTz now = abx_now();
     Args a(9);
     a.set(0, Int64GetDatum(id)).set_or_null(1, e.organization_id).set(2, TimestampTzGetDatum(now));
