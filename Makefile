@@ -24,7 +24,7 @@ ISOLATION_OPTS = --inputdir=. --outputdir=build/isolation --load-extension=abx
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -Iinclude -Isrc/pg -Iworker
 PG_CXXFLAGS = -std=c++20 -Wextra -Wno-missing-field-initializers -Wno-unused-parameter -Wno-register -fPIC
-SHLIB_LINK  = -lstdc++ -lcrypto
+SHLIB_LINK  = -lstdc++ -lcrypto -lcurl
 # abx is C++: no LLVM bitcode for JIT inlining (PGXS would compile it with clang as C).
 override with_llvm = no
 

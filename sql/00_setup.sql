@@ -18,6 +18,10 @@ SELECT jsonb_build_object(
         jsonb_build_object('key', 'control', 'weight', 50, 'config', '{"color": "blue"}'::jsonb, 'is_control', true),
         jsonb_build_object('key', 'treatment', 'weight', 50, 'config', '{"color": "green"}'::jsonb))) || extra
 $$;
+-- No SLO watcher queries Prometheus here: the tests record SLO checks by hand (sql/25_slo.sql;
+-- the watcher itself: tests/shell/slo.sh). 25_slo turns it back on.
+ALTER SYSTEM SET abx.slo_watcher = off;
+SELECT pg_reload_conf();
 SELECT extname, extversion FROM pg_extension WHERE extname = 'abx';
 SELECT abx.now() = now() AS now_follows_transaction;
 SET abx.pinned_now = '2026-01-15 12:00:00+00';

@@ -4,6 +4,7 @@
 #include "jobs.hpp"
 #include "registry.hpp"
 #include "settings.hpp"
+#include "slo_watcher.hpp"
 #include "workers.hpp"
 
 #include <algorithm>
@@ -336,6 +337,7 @@ void abx_scheduler_main(Datum arg) {
                 recover_interrupted_runs();
                 recovered = true;
             }
+            if (!absent) ensure_slo_watcher();  // first: a long job must not delay it
             if (!absent) wait_ms = run_due_jobs();
         } catch (const PgError& e) {
             failure = e.data->message ? e.data->message : "error";

@@ -321,6 +321,10 @@ ActingAsOwner::~ActingAsOwner() {
     acting_owner = InvalidOid;
 }
 
+bool acting_as_owner() {
+    return OidIsValid(acting_owner);
+}
+
 bool caller_is_superuser() {
     Oid role = checked_role();
     return pg_call([&] { return superuser_arg(role); });

@@ -56,6 +56,9 @@ class ActingAsOwner {
     ActingAsOwner& operator=(const ActingAsOwner&) = delete;
 };
 
+// Whether an ActingAsOwner is alive in this backend.
+bool acting_as_owner();
+
 // Whether the role the gates check (see above) is a superuser.
 bool caller_is_superuser();
 

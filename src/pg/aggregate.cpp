@@ -11,6 +11,7 @@
 // back run changes nothing and two concurrent runs cannot both take one window.
 #include "access.hpp"
 #include "analysis_input.hpp"
+#include "guardrail_metrics.hpp"
 #include "settings.hpp"
 
 #include "abx/aggregation.hpp"
@@ -344,6 +345,7 @@ RunResult aggregate_one(std::int64_t experiment_id) {
     if (!after.metrics.empty()) {
         analysis::Analysis look = analysis::analyze(after.data, true);
         store_sequential_memory(after, look);
+        act_on_new_guardrail_failures(after, look);
     }
     refresh_bandit(after);
     result.code = after.experiment.spec.code;

@@ -19,6 +19,7 @@ TimestampTz pinned_value = 0;
 int event_future_tolerance_s = 300;
 char* organization_text = nullptr;
 bool scheduler_on = true;
+bool slo_watcher_on = true;
 bool test_clock_on = false;
 int launcher_naptime_s = 10;
 int events_retention = 30;
@@ -137,6 +138,12 @@ void define_settings() {
         "with abx.run_job).",
         &scheduler_on, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable(
+        "abx.slo_watcher",
+        "Checks the watched experiments' SLOs on Prometheus (a worker per database beside the "
+        "scheduler).",
+        "Off: no SLO check runs and no SLO guardrail acts; abx.slo_record can still be called.",
+        &slo_watcher_on, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
         "abx.test_clock", "Test clusters only: the schedulers' clock stands still until moved.",
         "On: the schedulers and the jobs they run read a clock that only abx.set_test_clock and "
         "abx.advance_test_clock move, so scheduler tests are deterministic.",
@@ -216,6 +223,9 @@ int metrics_retention_days() {
 
 bool scheduler_enabled() {
     return scheduler_on;
+}
+bool slo_watcher_enabled() {
+    return slo_watcher_on;
 }
 bool test_clock_enabled() {
     return test_clock_on;

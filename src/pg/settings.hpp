@@ -15,6 +15,8 @@ std::int64_t event_future_tolerance_us();
 // The workers' settings: abx.scheduler (on/off, reloadable), abx.test_clock (server start only),
 // abx.launcher_naptime (how often the launcher looks for new databases).
 bool scheduler_enabled();
+// abx.slo_watcher (on/off, reloadable): the SLO watcher runs beside the scheduler.
+bool slo_watcher_enabled();
 bool test_clock_enabled();
 int launcher_naptime_ms();
 

@@ -1,0 +1,71 @@
+#include "guardrail_metrics.hpp"
+
+#include "access.hpp"
+#include "guardrail_action.hpp"
+#include "store.hpp"
+
+#include <cstdio>
+
+extern "C" {
+#include "miscadmin.h"
+}
+
+namespace abx::pg {
+
+nlohmann::json act_on_new_guardrail_failures(const AnalysisInput& in,
+                                             const analysis::Analysis& look) {
+    nlohmann::json outcomes = nlohmann::json::array();
+    const std::size_t n_met = in.data.metrics.size();
+    if (n_met == 0 || look.guardrail_failures.empty()) return outcomes;
+
+    // New failures only: the stored memory (before this look) had not shown harm.
+    nlohmann::json fresh = nlohmann::json::array();
+    for (std::size_t i = 0; i < look.rows.size(); ++i) {
+        const analysis::MetricResult& r = look.rows[i];
+        if (!r.guardrail_failed) continue;
+        const std::size_t v = i / n_met, m = i % n_met;
+        const bool before = !in.data.sequential.empty() && in.data.sequential[v][m].harm_lower > 0;
+        if (!before)
+            fresh.push_back({{"variant", r.variant},
+                             {"metric", r.metric},
+                             {"harm_lower", r.harm_lower},
+                             {"p_value", r.harm_p_value}});
+    }
+    if (fresh.empty()) return outcomes;
+
+    // The system acts, not whoever ran the aggregation (an analyst may aggregate but not pause):
+    // the gates see the extension's owner, whose SECURITY DEFINER function this runs in, as the
+    // scheduler's jobs do. The autonomy gate still decides.
+    std::optional<ActingAsOwner> acting;
+    if (!acting_as_owner()) acting.emplace(pg_call([] { return GetUserId(); }));
+    GuardedExperiment e = lock_guarded_experiment(in.experiment.id);
+    std::optional<std::string> promoted_key;
+    if (e.promoted)
+        if (std::optional<std::int32_t> pid = promoted_variant(e.id, false))
+            for (std::size_t v = 0; v < in.variant_ids.size(); ++v)
+                if (in.variant_ids[v] == *pid) promoted_key = in.data.variants[v].key;
+
+    for (nlohmann::json& f : fresh) {
+        const std::string variant = f["variant"], metric = f["metric"];
+        char bound[64];
+        std::snprintf(bound, sizeof bound, "%.6g", f["harm_lower"].get<double>());
+        const std::string summary = "'" + variant + "' harms guardrail '" + metric +
+                                    "' (always-valid lower bound of the harm " + bound + ")";
+        // A promoted experiment serves one variant: only its harm calls for a rollback.
+        if (e.promoted && promoted_key != variant) {
+            f["action"] = "none";
+            f["message"] = "'" + variant + "' is not the promoted variant";
+        } else {
+            const GuardrailOutcome o =
+                act_on_guardrail_breach(e, kGuardrailMetricBreach, summary, f, true);
+            f["action"] = o.action;
+            f["message"] = o.message;
+            if (o.action == "paused" || o.action == "rolled_back")
+                e = lock_guarded_experiment(in.experiment.id);  // its state changed
+        }
+        outcomes.push_back(f);
+    }
+    return outcomes;
+}
+
+}  // namespace abx::pg
