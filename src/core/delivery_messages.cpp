@@ -1,4 +1,6 @@
 // The messages each delivery channel receives (docs/integrations.md).
+#include <openssl/evp.h>
+
 #include <ctime>
 
 #include "abx/delivery.hpp"
@@ -46,6 +48,19 @@ std::string what(const Event& e) {
     return e.type;
 }
 
+// A header value: as is when ASCII, else an RFC 2047 encoded word (UTF-8, base64).
+std::string header_text(const std::string& text) {
+    bool ascii = true;
+    for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+    if (ascii) return text;
+    std::string encoded(4 * ((text.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+    encoded.resize(static_cast<std::size_t>(n));
+    return "=?UTF-8?B?" + encoded + "?=";
+}
+
 std::string approval_link(const Event& e, std::string_view base) {
     if (base.empty() || !e.experiment || e.type != "experiment.approval_requested") return "";
     std::string b(base);
@@ -76,7 +91,12 @@ nlohmann::json slack_message(const Event& e, std::string_view level,
                              std::string_view approval_base_url) {
     std::string text = summary(e, level);
     std::string link = approval_link(e, approval_base_url);
-    if (!link.empty()) text += " - approve or reject: " + link;
+    if (!link.empty())
+        text += " - approve or reject: " + link;
+    else if (e.type == "experiment.approval_requested" && e.experiment)
+        // No UI configured: the SQL an operator runs (docs/operations.md, "Approval").
+        text += " - approve with SELECT abx.approve('" + *e.experiment +
+                "') or reject with SELECT abx.reject('" + *e.experiment + "', '<reason>')";
     nlohmann::json blocks = nlohmann::json::array();
     blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}});
     nlohmann::json note = {
@@ -128,7 +148,7 @@ std::string email_message(const Event& e, std::string_view level, std::string_vi
     out += "Date: " + std::string(date) + "\r\n";
     out += "From: " + std::string(from) + "\r\n";
     out += "To: " + recipients + "\r\n";
-    out += "Subject: " + subject + "\r\n";
+    out += "Subject: " + header_text(subject) + "\r\n";
     out += "Message-ID: <abx-event-" + std::to_string(e.id) + "@abx>\r\n";
     out += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Transfer-Encoding: 8bit\r\n\r\n";

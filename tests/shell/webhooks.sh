@@ -31,6 +31,7 @@ receiver_down() {
 cleanup() {
     receiver_down
     [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null || true
+    bash scripts/gateway.sh stop $name-2
     bash scripts/gateway.sh stop $name
     bash scripts/cluster.sh stop $name
 }
@@ -119,8 +120,10 @@ check "webhooks: every event of the experiment, once, signed" \
     "$(grep -c '"/hook"' "$work/http.log")"
 echo "routing took $((SECONDS - started)) s"
 
-# --- The receiver down for 5 minutes, then up ------------------------------------------------
+# --- The receiver down for 5 minutes, then up, with two gateways delivering ---------------------
 started=$SECONDS
+second_env="$(bash scripts/gateway.sh start $name-2 "deliver = on" "outbound_allow_private = on" \
+    "deliver_poll_ms = 50" "deliver_timeout_ms = 3000")"
 receiver_down
 q >/dev/null <<'SQL'
 SELECT abx.create_experiment('{"code": "e1", "salt": "1", "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}', 'acme');
@@ -147,8 +150,12 @@ result="$(python3 - "$work/http.log" "$(q -F ' ' -c "SELECT o.id, e.code FROM ab
                                                        WHERE e.code IN ('e1', 'e2') ORDER BY o.id" | tr '\n' ';')" <<'PY'
 import json, sys
 expected = [l.split() for l in sys.argv[2].split(";") if l.strip()]
-got = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/hook"]
-got = [b for b in got if b["experiment"] in ("e1", "e2")]
+lines = [json.loads(l) for l in open(sys.argv[1])]
+lines = [r for r in lines if r["path"] == "/hook" and json.loads(r["body"])["experiment"] in ("e1", "e2")]
+got = [json.loads(r["body"]) for r in lines]
+# Each attempt is one deliverer's: no (delivery, attempt) arrives twice.
+attempts = [(r["headers"]["abx-delivery-id"], r["headers"]["abx-delivery-attempt"]) for r in lines]
+assert len(attempts) == len(set(attempts)), "an attempt was sent twice"
 ids = [b["id"] for b in got]
 lost = [i for i, _ in expected if i not in ids]
 # Duplicates are allowed only as the same event (same id, same body).
@@ -164,13 +171,16 @@ for code in ("e1", "e2"):
 print(len(expected), "lost=%d" % len(lost), "dupes_differ=%s" % dupes_differ, "ordered=%s" % order_ok)
 PY
 )"
-check "down 5 minutes then up: 0 lost, duplicates only of the same event, order per experiment kept" \
+check "down 5 minutes then up (two deliverers): 0 lost, duplicates only of the same event, order per experiment kept" \
     "$(q -c "SELECT count(*) FROM abx.outbox o JOIN abx.experiments e ON e.id = o.experiment_id WHERE e.code IN ('e1', 'e2')") lost=0 dupes_differ=False ordered=True" \
     "$result"
 check "every webhook signature verifies (HMAC-SHA256 of t.body, t within 5 minutes)" \
     "$(grep -c '"/hook"' "$work/http.log")" "$(python3 "$sinks" verify "$work/http.log" "$secret" 300)"
 check "a wrong secret does not verify" "1" \
     "$(python3 "$sinks" verify "$work/http.log" "whsec_wrong" 300 >/dev/null; echo $?)"
+check "both gateways delivered" "2" \
+    "$(q -c "SELECT count(DISTINCT split_part(leased_by, ':', 2)) FROM abx.deliveries")"
+bash scripts/gateway.sh stop $name-2
 echo "outage took $((SECONDS - started)) s"
 
 # --- Down past the retry horizon: a dead letter, then retried by hand --------------------------

@@ -171,7 +171,11 @@ TEST(DeliveryMessages, ShapesOfEachChannel) {
         << text;
     EXPECT_EQ(slack["blocks"][2]["elements"][0]["url"],
               "https://abx.example.com/experiments/checkout/approval");
-    EXPECT_EQ(slack_message(ask, "info", "")["blocks"].size(), 2u);  // no base URL, no button
+    // No base URL: no button, and the SQL that approves instead.
+    auto plain = slack_message(ask, "info", "");
+    EXPECT_EQ(plain["blocks"].size(), 2u);
+    EXPECT_NE(plain["text"].get<std::string>().find("SELECT abx.approve('checkout')"),
+              std::string::npos);
 
     std::string mail =
         email_message(e, "critical", "abx@example.com", {"a@x.org", "b@x.org"}, 1768478400);
@@ -179,6 +183,21 @@ TEST(DeliveryMessages, ShapesOfEachChannel) {
     EXPECT_NE(mail.find("To: a@x.org, b@x.org\r\n"), std::string::npos);
     EXPECT_NE(mail.find("Subject: [critical] acme/checkout rolled back"), std::string::npos);
     EXPECT_NE(mail.find("\r\n\r\n"), std::string::npos);
+    // A non-ASCII subject is an RFC 2047 encoded word (reference: Python's base64 of the UTF-8).
+    Event accented{9,
+                   "experiment.rolled_back",
+                   "critical",
+                   "2026-01-15T12:00:00Z",
+                   "acme",
+                   "caf\xc3\xa9",
+                   {{"winner", "b"}}};
+    std::string mail2 = email_message(accented, "critical", "a@x.org", {"b@x.org"}, 1768478400);
+    EXPECT_NE(mail2.find(
+                  "Subject: "
+                  "=?UTF-8?B?"
+                  "W2NyaXRpY2FsXSBhY21lL2NhZsOpIHJvbGxlZCBiYWNrIHRoZSBwcm9tb3Rpb24gb2YgYg==?=\r\n"),
+              std::string::npos)
+        << mail2;
     for (std::size_t i = 0; i < mail.size(); ++i)
         if (mail[i] == '\n') {
             ASSERT_TRUE(i > 0 && mail[i - 1] == '\r') << "bare LF at " << i;
