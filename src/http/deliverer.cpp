@@ -394,9 +394,17 @@ void Deliverer::run() {
         PQclear(r);
         if (!claimed.is_array() || claimed.empty()) {
             // Nothing due: sleep until a NOTIFY (a new event) or the next poll (due retries).
-            wait(PQsocket(conn), config_.deliver_poll_ms);
-            PQconsumeInput(conn);
-            while (PGnotify* n = PQnotifies(conn)) PQfreemem(n);
+            // A NOTIFY read along with the claim's result is already queued: claim again.
+            auto drain = [&conn] {
+                bool any = false;
+                PQconsumeInput(conn);
+                while (PGnotify* n = PQnotifies(conn)) PQfreemem(n), any = true;
+                return any;
+            };
+            if (!drain()) {
+                wait(PQsocket(conn), config_.deliver_poll_ms);
+                drain();
+            }
             continue;
         }
         std::vector<std::unique_ptr<Transfer>> transfers;
