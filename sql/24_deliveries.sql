@@ -197,6 +197,21 @@ SELECT o.type, o.level, coalesce((SELECT string_agg(t.name, ',' ORDER BY t.name)
   FROM abx.outbox o WHERE o.experiment_id = (SELECT id FROM abx.experiments WHERE code = 'hooked')
    AND o.id > (SELECT max(outbox_id) FROM abx.deliveries WHERE status = 'discarded') ORDER BY o.id;
 
+-- A disabled target's pending deliveries wait: claims skip them until it is enabled again.
+SET ROLE hooks_admin;
+SET abx.organization = 'shop';
+SELECT abx.update_delivery_target('slack', '{"enabled": false}') ->> 'enabled' AS slack;
+RESET ROLE;
+RESET abx.organization;
+SET SESSION AUTHORIZATION hooks_gw;
+SET ROLE abx_gateway;
+SELECT string_agg(DISTINCT x #>> '{target,name}', ',') AS claimed_targets
+  FROM jsonb_array_elements(abx.claim_deliveries('w3', 100, 60)) x;
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS slack_waiting FROM abx.deliveries d JOIN abx.delivery_targets t ON t.id = d.target_id
+ WHERE t.name = 'slack' AND d.status = 'pending' AND d.attempts = 0;
+
 -- ---------------------------------------------------------------------------------------------
 -- The admin routes.
 -- ---------------------------------------------------------------------------------------------

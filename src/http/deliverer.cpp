@@ -236,8 +236,10 @@ std::unique_ptr<Transfer> prepare(const json& claim, const Config& config) {
         curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
         curl_easy_setopt(c, CURLOPT_READDATA, t.get());
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
-        curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+        // STARTTLS when offered; required when a password would cross the connection.
         std::string user = text_or(settings, "username");
+        curl_easy_setopt(c, CURLOPT_USE_SSL,
+                         static_cast<long>(user.empty() ? CURLUSESSL_TRY : CURLUSESSL_ALL));
         if (!user.empty()) {
             curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
             curl_easy_setopt(c, CURLOPT_PASSWORD, secret.c_str());

@@ -445,6 +445,8 @@ BEGIN
         SELECT d.id FROM abx.deliveries d
          WHERE d.id IN (SELECT h.id FROM heads h) AND d.status = 'pending' AND d.next_attempt_at <= clock
            AND (d.leased_until IS NULL OR d.leased_until <= clock)
+           -- A disabled target's deliveries wait (in order) until it is enabled again.
+           AND EXISTS (SELECT FROM abx.delivery_targets t WHERE t.id = d.target_id AND t.enabled)
          ORDER BY d.next_attempt_at, d.id LIMIT max_rows
            FOR UPDATE SKIP LOCKED),
     leased AS (
