@@ -2,7 +2,8 @@
 
     python3 delivery_sinks.py http PORT LOG    every POST appended to LOG as one JSON line
                                                ({path, headers, body, at}); answers 200, or the
-                                               status a path ending in /status/NNN asks for
+                                               status a path ending in /status/NNN asks for, after
+                                               the seconds a path ending in /slow/S asks for
     python3 delivery_sinks.py smtp PORT LOG    an SMTP sink (aiosmtpd, Debian's python3-aiosmtpd):
                                                every message appended to LOG as one JSON line
                                                ({mail_from, rcpt_tos, data})
@@ -33,6 +34,8 @@ def serve_http(port, log):
             status = 200
             if "/status/" in self.path:
                 status = int(self.path.rsplit("/", 1)[1])
+            if "/slow/" in self.path:  # received (logged), answered too late for the sender
+                time.sleep(int(self.path.rsplit("/", 1)[1]))
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()

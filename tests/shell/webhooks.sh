@@ -4,8 +4,10 @@
 # made by real abx changes. Checks:
 #   - seed 001's routing: promotion -> Slack + email, rollback -> Slack + PagerDuty + email, with
 #     the payload shapes each channel expects, and signed webhooks for everything;
-#   - the receiver down for 5 minutes (of the test clock) then up: no event lost, duplicates only
-#     with the same event id, order per experiment kept, every signature verifies;
+#   - the receiver down for 5 minutes (of the test clock) then up, two gateways delivering: no
+#     event lost, duplicates only with the same event id, order per experiment kept, no attempt
+#     sent twice, every signature verifies;
+#   - a receiver that answers after the sender's timeout: the event again, same id and body;
 #   - down past the 24 h horizon: a dead letter, visible over HTTP and in readiness, retried by hand;
 #   - without outbound_allow_private: 127.0.0.1 and localhost are refused, never contacted.
 source "$(dirname "$0")/../../scripts/common.sh"
@@ -183,11 +185,31 @@ echo "deliverers that made attempts: $(q -c "SELECT count(DISTINCT leased_by) FR
 bash scripts/gateway.sh stop $name-2
 echo "outage took $((SECONDS - started)) s"
 
+# --- A receiver that answers too late: the event again, with the same id and body ---------------
+started=$SECONDS
+hook_url() { q -c "SET abx.organization = 'acme'; SELECT abx.update_delivery_target('hook', '{\"url\": \"http://127.0.0.1:$http_port$1\"}')" >/dev/null; }
+hook_url /hook/slow/5   # deliver_timeout_ms is 3000
+q -c "SELECT abx.resume('e2', 'acme')" >/dev/null
+wait_for "SELECT count(*) > 0 FROM abx.deliveries WHERE status = 'pending' AND last_error LIKE '%imeout%'"
+hook_url /hook
+advance '1 hour' 0
+wait_for "$settled"
+check "received after the sender gave up: sent again, same event id and body, deduplicable" "2 1 1 2" \
+    "$(python3 - "$work/http.log" "$(q -c "SELECT max(id) FROM abx.outbox")" <<'PY'
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+got = [r for r in got if r["path"].startswith("/hook") and r["headers"].get("abx-event-id") == sys.argv[2]]
+print(len(got), len({r["body"] for r in got}), len({r["headers"]["abx-delivery-id"] for r in got}),
+      len({r["headers"]["abx-delivery-attempt"] for r in got}))
+PY
+)"
+echo "late answer took $((SECONDS - started)) s"
+
 # --- Down past the retry horizon: a dead letter, then retried by hand --------------------------
 started=$SECONDS
 receiver_down
-q -c "SELECT abx.pause('e1', 'acme')" >/dev/null 2>&1 || q -c "SELECT abx.archive('e1', 'acme')" >/dev/null
-q -c "SELECT abx.resume('e2', 'acme')" >/dev/null
+q -c "SELECT abx.archive('e1', 'acme')" >/dev/null
+q -c "SELECT abx.pause('e2', 'acme')" >/dev/null
 wait_for "SELECT count(*) = 0 FROM abx.deliveries WHERE status = 'pending' AND attempts = 0"
 advance '23 hours 59 minutes' 0.5
 check "23 h 59 min of failures: still pending" "0" "$(q -c "SELECT count(*) FROM abx.deliveries WHERE status = 'dead'")"
@@ -223,7 +245,7 @@ SELECT abx.create_delivery_target('{"name": "by-name", "kind": "webhook", "url":
 SELECT abx.create_delivery_target('{"name": "metadata", "kind": "webhook", "url": "http://169.254.169.254/latest/meta-data/"}');
 SQL
 lines_before="$(wc -l <"$work/http.log")"
-q -c "SELECT abx.pause('e2', 'acme')" >/dev/null
+q -c "SELECT abx.resume('e2', 'acme')" >/dev/null
 wait_for "$settled"
 check "SSRF: loopback, localhost and link-local targets dead at once, never sent" \
     "by-name|dead|1|refused: localhost resolves to
