@@ -135,11 +135,15 @@ struct Transfer {
     }
 };
 
+// The start of a receiver's answer, for last_error: printable ASCII only (anything else, a NUL or
+// bytes that are not UTF-8, would make the report itself fail, and the delivery never settle).
 std::size_t keep_response(char* data, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     std::size_t bytes = size * n;
-    if (t->response.size() < 512)
-        t->response.append(data, std::min(bytes, 512 - t->response.size()));
+    for (std::size_t i = 0; i < bytes && t->response.size() < 512; ++i) {
+        char c = data[i];
+        t->response += (c >= 0x20 && c < 0x7f) ? c : ' ';
+    }
     return bytes;
 }
 

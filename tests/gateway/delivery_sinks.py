@@ -36,10 +36,13 @@ def serve_http(port, log):
                 status = int(self.path.rsplit("/", 1)[1])
             if "/slow/" in self.path:  # received (logged), answered too late for the sender
                 time.sleep(int(self.path.rsplit("/", 1)[1]))
+            answer = b"ok" if status < 300 else b"nope"
+            if self.path.endswith("/garbage"):  # a 500 whose body is not text
+                status, answer = 500, b"\xff\xfe\x00bad"
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"nope")
+            self.wfile.write(answer)
 
         def log_message(self, *args):
             pass

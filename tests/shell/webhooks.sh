@@ -188,13 +188,16 @@ echo "outage took $((SECONDS - started)) s"
 # --- A receiver that answers too late: the event again, with the same id and body ---------------
 started=$SECONDS
 hook_url() { q -c "SET abx.organization = 'acme'; SELECT abx.update_delivery_target('hook', '{\"url\": \"http://127.0.0.1:$http_port$1\"}')" >/dev/null; }
-hook_url /hook/slow/5   # deliver_timeout_ms is 3000
+hook_url /hook/garbage   # a 500 with a body that is not text: recorded, retried
 q -c "SELECT abx.resume('e2', 'acme')" >/dev/null
+wait_for "SELECT count(*) > 0 FROM abx.deliveries WHERE status = 'pending' AND last_error = 'HTTP 500:    bad'"
+hook_url /hook/slow/5   # deliver_timeout_ms is 3000
+advance '1 hour' 0
 wait_for "SELECT count(*) > 0 FROM abx.deliveries WHERE status = 'pending' AND last_error LIKE '%imeout%'"
 hook_url /hook
 advance '1 hour' 0
 wait_for "$settled"
-check "received after the sender gave up: sent again, same event id and body, deduplicable" "2 1 1 2" \
+check "a 500, then received after the sender gave up: sent again, same event id and body" "3 1 1 3" \
     "$(python3 - "$work/http.log" "$(q -c "SELECT max(id) FROM abx.outbox")" <<'PY'
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
