@@ -40,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 fails=0
 check() {  # check DESCRIPTION EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; fails=$((fails + 1)); fi
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected [$2], got [$3]"; fails=$((fails + 1)); fi
 }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 # Waits (real time, at most 30 s) until the query returns t.
