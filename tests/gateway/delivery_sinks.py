@@ -48,6 +48,7 @@ def serve_http(port, log):
             pass
 
     ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.request_queue_size = 128  # the deliverer connects in batches
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
