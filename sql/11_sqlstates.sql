@@ -21,7 +21,11 @@ INSERT INTO valid_arg VALUES
   ('kind', '''string'''), ('allowed', 'ARRAY[''a'']'), ('state', '''22023'''), ('message', '''m'''),
   ('names', '''{}''::jsonb'), ('creating', 'true'), ('max_length', '64'), ('experiment_id', '1'),
   ('feature', '''f'''), ('evaluation', '''{}''::jsonb'), ('facts', '''{}''::jsonb'),
-  ('token', '''0123456789abcdef0123456789abcdef''');
+  ('token', '''0123456789abcdef0123456789abcdef'''),
+  -- delivery of the outbox (upgrade 0.5.0)
+  ('delivery_id', '1'), ('target_id', '1'), ('worker', '''w'''), ('max_rows', '1'), ('lease_seconds', '60'),
+  ('attempt', '1'), ('outcome', '''failed'''), ('attempts', '1'), ('first_attempt_at', 'now()'),
+  ('failed_at', 'now()'), ('ids', 'ARRAY[1]::bigint[]');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (

@@ -456,7 +456,11 @@ SET SESSION AUTHORIZATION http_gw;
 SELECT t.http('http_readiness', 'abx_gateway') - 'checks' AS readiness,
        t.http('http_readiness', 'abx_gateway') #> '{checks,queue}' AS queue;
 RESET SESSION AUTHORIZATION;
--- A notification waiting 20 minutes: outbound warns, the service is degraded.
+-- A notification waiting 20 minutes: outbound warns, the service is degraded. (Since 0.5.0 a
+-- notification waits for a delivery target: shop gets a webhook, removed after the check.)
+SET abx.organization = 'shop';
+SELECT abx.create_delivery_target('{"name": "waiting", "kind": "webhook", "url": "https://hooks.example.com/abx"}') ->> 'name' AS target;
+RESET abx.organization;
 SELECT abx.pause('checkout-button-color', 'shop') ->> 'status' AS paused;
 SET abx.pinned_now = '2026-10-01 10:20:00+00';
 SET SESSION AUTHORIZATION http_gw;
@@ -464,6 +468,9 @@ SELECT r ->> 'status' AS status, r #>> '{checks,outbound,status}' AS outbound, r
        r #>> '{checks,queue,outbox_backlog}' AS backlog
   FROM t.http('http_readiness', 'abx_gateway') r;
 RESET SESSION AUTHORIZATION;
+SET abx.organization = 'shop';
+SELECT abx.delete_delivery_target('waiting') ->> 'name' AS removed;
+RESET abx.organization;
 UPDATE abx.outbox SET delivered_at = abx.now() WHERE delivered_at IS NULL;
 -- A failed job run in the last hour: the queue warns.
 INSERT INTO abx.job_runs (job_id, slot, attempt, status, started_at, finished_at, sqlstate, message, manual)

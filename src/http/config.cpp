@@ -82,6 +82,14 @@ void apply(Config& c, const std::string& key, const std::string& v) {
         {"max_token_bytes", size(c.max_token_bytes, 256, 1 << 20)},
         {"jwt_role_claim", text(c.jwt_role_claim)},
         {"jwt_default_role", text(c.jwt_default_role)},
+        {"deliver", [&c, key](const std::string& s) { c.deliver = to_bool(key, s); }},
+        {"outbound_allow_private",
+         [&c, key](const std::string& s) { c.outbound_allow_private = to_bool(key, s); }},
+        {"deliver_batch", integer(c.deliver_batch, 1, 1000)},
+        {"deliver_poll_ms", integer(c.deliver_poll_ms, 10, 600000)},
+        {"deliver_timeout_ms", integer(c.deliver_timeout_ms, 100, 600000)},
+        {"deliver_lease_seconds", integer(c.deliver_lease_seconds, 5, 3600)},
+        {"approval_base_url", text(c.approval_base_url)},
         {"superadmin_user", text(c.superadmin_user)},
         {"superadmin_password_hash", text(c.superadmin_password_hash)},
         {"websocket_max_clients", integer(c.websocket_max_clients, 0, 1000000)},
@@ -131,6 +139,10 @@ Config parse_config(const std::string& text, const std::map<std::string, std::st
         if (key == "config") continue;  // the file's own path
         apply(c, key, value);
     }
+    if (c.deliver_timeout_ms >= c.deliver_lease_seconds * 1000)
+        throw std::invalid_argument(
+            "deliver_timeout_ms: must be shorter than deliver_lease_seconds (an attempt must end "
+            "before its claim expires)");
     if (!c.superadmin_user.empty() && c.superadmin_password_hash.empty())
         throw std::invalid_argument("superadmin_user: set superadmin_password_hash as well");
     return c;

@@ -54,6 +54,18 @@ struct Config {
     std::map<std::string, int> rate_limits = {
         {"public", 60}, {"api", 0}, {"admin", 0}, {"internal", 60}, {"meta", 600}};
 
+    // The deliverer (docs/integrations.md): sends the outbox's deliveries (webhooks, Slack,
+    // PagerDuty, email). Off unless `deliver = on`; any number of gateways may deliver at once.
+    bool deliver = false;
+    // Outbound requests to loopback, private, link-local, ... addresses are refused (SSRF) unless
+    // this is on (tests with a local receiver; an operator whose receivers are internal).
+    bool outbound_allow_private = false;
+    int deliver_batch = 16;          // deliveries claimed and sent concurrently
+    int deliver_poll_ms = 1000;      // how often due retries are looked for without a NOTIFY
+    int deliver_timeout_ms = 10000;  // per attempt, connection included
+    int deliver_lease_seconds = 60;  // a claim a crashed deliverer left is taken after this
+    std::string approval_base_url;   // Slack's approval link: <base>/experiments/<code>/approval
+
     std::string version = "0.4.0";
 };
 

@@ -14,6 +14,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "deliverer.hpp"
 #include "jwt.hpp"
 #include "openapi.hpp"
 #include "server.hpp"
@@ -123,7 +124,12 @@ int main(int argc, char** argv) {
         Gateway gateway(config, load_keys(config));
         std::cerr << "abx-http " << config.version << " listening on " << config.listen_host << ":"
                   << config.listen_port << "\n";
-        return gateway.run();
+        // The outbox's deliveries, on a thread and connection of their own (deliver = on).
+        Deliverer deliverer(config);
+        if (config.deliver) deliverer.start();
+        int status = gateway.run();
+        deliverer.stop();
+        return status;
     } catch (const std::exception& e) {
         std::cerr << "abx-http: " << e.what() << "\n";
         return 1;

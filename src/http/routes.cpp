@@ -62,6 +62,24 @@ const std::vector<Route> kRoutes = {
     {M::GET, "/api/admin/experiments/:id/metrics", "abx.http_admin_metrics", "experiments:admin",
      A::JwtOrBasic, RO, 200, "admin", PLAIN, "Metric buckets and results"},
 
+    // Delivery of the outbox: webhook subscriptions, notification channels, dead letters.
+    {M::GET, "/api/admin/delivery-targets", "abx.http_delivery_targets", "experiments:admin",
+     A::JwtOrBasic, RO, 200, "admin", PLAIN, "Webhook subscriptions and notification channels"},
+    {M::POST, "/api/admin/delivery-targets", "abx.http_delivery_target_create", "experiments:admin",
+     A::JwtOrBasic, RW, 201, "admin", PLAIN,
+     "Create a webhook, Slack, PagerDuty or email target (a webhook's secret is shown once)"},
+    {M::PATCH, "/api/admin/delivery-targets/:name", "abx.http_delivery_target_update",
+     "experiments:admin", A::JwtOrBasic, RW, 200, "admin", PLAIN, "Update a delivery target"},
+    {M::DELETE, "/api/admin/delivery-targets/:name", "abx.http_delivery_target_delete",
+     "experiments:admin", A::JwtOrBasic, RW, 200, "admin", PLAIN,
+     "Delete a delivery target and its deliveries"},
+    {M::GET, "/api/admin/deliveries", "abx.http_deliveries", "experiments:admin", A::JwtOrBasic, RO,
+     200, "admin", PLAIN, "Deliveries, newest first (status=dead: the dead letters)"},
+    {M::POST, "/api/admin/deliveries/:id/retry", "abx.http_delivery_retry", "experiments:admin",
+     A::JwtOrBasic, RW, 200, "admin", PLAIN, "Send a dead letter again (24 h of retries anew)"},
+    {M::POST, "/api/admin/deliveries/:id/discard", "abx.http_delivery_discard", "experiments:admin",
+     A::JwtOrBasic, RW, 200, "admin", PLAIN, "Give a dead letter up"},
+
     // Seed 004: internal cron routes, protected by the internal bearer token.
     {M::POST, "/api/internal/experiments/aggregate/run", "abx.http_internal_aggregate", "",
      A::InternalToken, RW, 200, "internal", PLAIN, "Run the aggregation now"},

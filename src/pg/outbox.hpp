@@ -13,7 +13,10 @@ struct OutboxEvent {
     nlohmann::json payload = nlohmann::json::object();
 };
 
-// Inside spi_connect. Returns the row's id.
+// Inside spi_connect. Returns the row's id. Writes the event's deliveries too (src/sql/0.5.0).
 std::int64_t emit(const OutboxEvent& event);
+
+// The clock of deliveries (abx.delivery_now(): abx.now(), or the test clock on test clusters).
+TimestampTz delivery_now();
 
 }  // namespace abx::pg

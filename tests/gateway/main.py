@@ -7,6 +7,7 @@ import sys
 import time
 
 import auth_checks
+import delivery_checks
 import prometheus_checks
 import resilience_checks
 import route_checks
@@ -77,6 +78,7 @@ def main():
         ("seed 001", route_checks.seed_001),
         ("seed 000", route_checks.seed_000),
         ("internal", route_checks.internal_routes),
+        ("deliveries", delivery_checks.delivery_routes),
         ("metrics", route_checks.metrics),
         ("prometheus", prometheus_checks.scrape),
         ("memory", resilience_checks.large_body_memory),

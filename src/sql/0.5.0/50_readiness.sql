@@ -1,0 +1,104 @@
+
+-- ---------------------------------------------------------------------------------------------
+-- Readiness (seed 003's /readiness) as of 0.5.0, in one place:
+-- - outbound warns while a delivery has been pending more than 15 minutes (events without a
+--   target are done when written; rows written before 0.5.0 had none and do not count) or a dead
+--   letter waits for an operator (retry or discard);
+-- - slo warns while a watched experiment's last check could not ask Prometheus (error) or its
+--   checks stopped (none for three intervals and 30 s: the watcher is not running); the
+--   experiments are named.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION abx.readiness_report(facts jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    running boolean;
+    failed bigint;
+    backlog bigint;
+    waiting double precision;
+    dead bigint;
+    queue text;
+    outbound text;
+    slo_failing jsonb := coalesce(facts -> 'slo_failing', '[]');
+    slo_stale jsonb := coalesce(facts -> 'slo_stale', '[]');
+    slo text;
+BEGIN
+    IF facts IS NULL THEN
+        RAISE EXCEPTION 'facts must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    running := coalesce((facts ->> 'scheduler_enabled')::boolean, false)
+               AND coalesce((facts ->> 'scheduler_running')::boolean, false);
+    failed := coalesce((facts ->> 'failed_job_runs')::bigint, 0);
+    backlog := coalesce((facts ->> 'outbox_backlog')::bigint, 0);
+    waiting := (facts ->> 'oldest_undelivered_seconds')::double precision;
+    dead := coalesce((facts ->> 'dead_letters')::bigint, 0);
+    queue := CASE WHEN NOT running THEN 'fail' WHEN failed > 0 OR backlog > 10000 THEN 'warn' ELSE 'ok' END;
+    outbound := CASE WHEN waiting > 900 OR dead > 0 THEN 'warn' ELSE 'ok' END;
+    slo := CASE WHEN jsonb_array_length(slo_failing) > 0 OR jsonb_array_length(slo_stale) > 0 THEN 'warn'
+                ELSE 'ok' END;
+    RETURN jsonb_build_object(
+        'status', CASE WHEN queue = 'fail' THEN 'not_ready'
+                       WHEN queue = 'warn' OR outbound = 'warn' OR slo = 'warn' THEN 'degraded' ELSE 'ready' END,
+        'checks', jsonb_build_object(
+            'db', jsonb_build_object('status', 'ok'),
+            'queue', jsonb_build_object(
+                'status', queue,
+                'scheduler', jsonb_build_object('enabled', coalesce((facts ->> 'scheduler_enabled')::boolean, false),
+                                                'running', coalesce((facts ->> 'scheduler_running')::boolean, false)),
+                'failed_job_runs_last_hour', failed,
+                'outbox_backlog', backlog),
+            'outbound', jsonb_build_object(
+                'status', outbound,
+                'oldest_undelivered_seconds', waiting,
+                'warn_after_seconds', 900,
+                'pending_deliveries', coalesce((facts ->> 'pending_deliveries')::bigint, 0),
+                'dead_letters', dead),
+            'slo', jsonb_build_object(
+                'status', slo,
+                'watched', coalesce((facts ->> 'slo_watched')::bigint, 0),
+                'prometheus_unreachable', slo_failing,
+                'not_checked', slo_stale)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION abx.http_readiness(path jsonb, query jsonb, body jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    clock timestamptz := abx.now();
+    slo record;
+BEGIN
+    PERFORM abx.http_args(path, query, body);
+    -- The watched experiments (as the watcher picks them) and their latest check; bounded.
+    SELECT count(*) AS watched,
+           coalesce(jsonb_agg(w.code ORDER BY w.code) FILTER (WHERE w.outcome = 'error'), '[]') AS failing,
+           coalesce(jsonb_agg(w.code ORDER BY w.code)
+                    FILTER (WHERE coalesce(w.at, w.since) < clock - 3 * w.every - interval '30 seconds'), '[]') AS stale
+      INTO slo
+      FROM (SELECT e.code, l.at, l.outcome, greatest(e.started_at, e.updated_at) AS since,
+                   coalesce((e.prometheus ->> 'intervalMs')::double precision, 30000) * interval '1 millisecond' AS every
+              FROM abx.experiments e
+              LEFT JOIN LATERAL (SELECT o.at, o.outcome FROM abx.slo_observations o
+                                  WHERE o.experiment_id = e.id ORDER BY o.at DESC, o.id DESC LIMIT 1) l ON true
+             WHERE e.prometheus IS NOT NULL
+               AND (e.status = 'running' OR (e.status = 'completed' AND e.promoted_variant_id IS NOT NULL))
+             LIMIT 1000) w;
+    RETURN abx.readiness_report(jsonb_build_object(
+        'scheduler_enabled', current_setting('abx.scheduler')::boolean,
+        'scheduler_running', EXISTS (SELECT FROM pg_stat_activity a
+                                      WHERE a.backend_type = 'abx scheduler' AND a.datname = current_database()),
+        'failed_job_runs', (SELECT count(*) FROM abx.job_runs r
+                             WHERE r.status IN ('failed', 'timeout', 'interrupted')
+                               AND coalesce(r.finished_at, r.started_at) BETWEEN clock - interval '1 hour' AND clock),
+        'outbox_backlog', (SELECT count(*) FROM (SELECT FROM abx.outbox o WHERE o.delivered_at IS NULL
+                                                  LIMIT 10001) b),
+        'oldest_undelivered_seconds',
+            (SELECT extract(epoch FROM greatest(clock, abx.delivery_now()) - d.created_at) FROM abx.deliveries d
+              WHERE d.status = 'pending' ORDER BY d.outbox_id LIMIT 1),
+        'pending_deliveries', (SELECT count(*) FROM (SELECT FROM abx.deliveries d WHERE d.status = 'pending'
+                                                      LIMIT 10001) p),
+        'dead_letters', (SELECT count(*) FROM (SELECT FROM abx.deliveries d WHERE d.status = 'dead'
+                                                LIMIT 10001) x),
+        'slo_watched', slo.watched, 'slo_failing', slo.failing, 'slo_stale', slo.stale));
+END
+$$;
