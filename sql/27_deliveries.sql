@@ -231,3 +231,32 @@ SELECT t.http('http_delivery_discard', 'abx_admin', path => '{"id": "999999"}', 
 SELECT t.http('http_deliveries', 'abx_analyst', org => 'shop') ->> 'error' AS analyst_refused;
 RESET SESSION AUTHORIZATION;
 RESET abx.pinned_now;
+
+-- ---------------------------------------------------------------------------------------------
+-- Retention: notifications settled longer ago than abx.outbox_retention_days go with their
+-- finished deliveries; dead letters and pending deliveries (and their events) stay.
+-- ---------------------------------------------------------------------------------------------
+-- (a dead letter whose event is otherwise settled, as a deliverer leaves one after 24 h)
+WITH d AS (UPDATE abx.deliveries SET status = 'dead', finished_at = '2026-11-03 00:00:00+00',
+                                     last_error = 'HTTP 503: gone'
+            WHERE id = (SELECT min(x.id) FROM abx.deliveries x WHERE x.status = 'pending')
+            RETURNING outbox_id)
+UPDATE abx.outbox o SET delivered_at = '2026-11-03 00:00:00+00' FROM d
+ WHERE o.id = d.outbox_id AND NOT EXISTS (SELECT FROM abx.deliveries p WHERE p.outbox_id = o.id AND p.status = 'pending');
+SELECT count(*) FILTER (WHERE status = 'dead') AS dead_before,
+       count(*) FILTER (WHERE status = 'pending') AS pending_before,
+       count(*) FILTER (WHERE status IN ('delivered', 'discarded')) > 0 AS finished_some
+  FROM abx.deliveries \gset
+SELECT :dead_before > 0 AS has_dead_letters, :pending_before > 0 AS has_pending, :'finished_some' AS has_finished;
+SET abx.pinned_now = '2027-06-01 00:00:00+00';
+SELECT (abx.retention() ->> 'notifications_deleted')::int > 0 AS notifications_deleted;
+SELECT count(*) FILTER (WHERE status = 'dead') = :dead_before AS dead_letters_kept,
+       count(*) FILTER (WHERE status = 'pending') = :pending_before AS pending_kept,
+       count(*) FILTER (WHERE status IN ('delivered', 'discarded')) AS finished_left
+  FROM abx.deliveries;
+SELECT count(*) AS events_without_their_outbox_row
+  FROM abx.deliveries d LEFT JOIN abx.outbox o ON o.id = d.outbox_id WHERE o.id IS NULL;
+SELECT count(*) AS settled_rows_left FROM abx.outbox o
+ WHERE o.delivered_at IS NOT NULL
+   AND NOT EXISTS (SELECT FROM abx.deliveries d WHERE d.outbox_id = o.id AND d.status IN ('pending', 'dead'));
+RESET abx.pinned_now;

@@ -34,21 +34,6 @@ namespace {
 
 constexpr long kIdleWaitMs = 10'000;  // the longest sleep: settings and the extension are rechecked
 
-void begin() {
-    pg_guard([] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        PushActiveSnapshot(GetTransactionSnapshot());
-    });
-}
-
-void commit() {
-    pg_guard([] {
-        PopActiveSnapshot();
-        CommitTransactionCommand();
-    });
-}
-
 // After a caught error: the transaction (and any SPI connection) is rolled back.
 void abort_transaction() {
     pg_guard([] {
@@ -59,13 +44,13 @@ void abort_transaction() {
 
 // Whether this database has abx with its jobs table (an older version has none).
 bool extension_ready() {
-    begin();
+    begin_worker_transaction();
     bool ready = pg_call([] {
         if (!OidIsValid(get_extension_oid("abx", true))) return false;
         Oid ns = get_namespace_oid("abx", true);
         return OidIsValid(ns) && OidIsValid(get_relname_relid("jobs", ns));
     });
-    commit();
+    commit_worker_transaction();
     return ready;
 }
 
@@ -136,7 +121,7 @@ void record(std::int64_t run_id, const char* status, const std::optional<std::st
 // Runs left 'running' by a crash or a terminated scheduler are marked interrupted; each counts
 // as a failed attempt of its slot (retried if the job allows, else the job moves on).
 void recover_interrupted_runs() {
-    begin();
+    begin_worker_transaction();
     spi_connect();
     std::uint64_t n = interrupted_runs.run(nullptr, nullptr, false);
     struct Run {
@@ -157,7 +142,7 @@ void recover_interrupted_runs() {
         if (job_for_run.run(a.values(), a.nulls(), false, 1) == 1) advance(read_job(0), false, now);
     }
     spi_finish();
-    commit();
+    commit_worker_transaction();
     if (n > 0)
         ereport(LOG,
                 (errmsg("abx scheduler: %llu interrupted run(s) recorded", (unsigned long long)n)));
@@ -166,7 +151,7 @@ void recover_interrupted_runs() {
 // One run: recorded as running (committed), executed as the job's owner in a transaction that
 // also records its success and moves the job, or rolled back and recorded as failed.
 void run_job(const JobRow& due) {
-    begin();
+    begin_worker_transaction();
     spi_connect();
     // The job as it is now (it may have been disabled, changed or moved while earlier jobs of
     // this pass ran), locked until this attempt is recorded.
@@ -176,7 +161,7 @@ void run_job(const JobRow& due) {
         .set(2, Int32GetDatum(due.attempt));
     if (current_job.run(k.values(), k.nulls(), false, 1) == 0) {
         spi_finish();
-        commit();
+        commit_worker_transaction();
         return;
     }
     JobRow job = read_job(0);
@@ -191,19 +176,19 @@ void run_job(const JobRow& due) {
                              job.name.c_str(), job.attempt)));
     }
     spi_finish();
-    commit();
+    commit_worker_transaction();
     if (!run_id) return;
     pgstat_report_activity(STATE_RUNNING, job.command.c_str());
 
     std::optional<std::pair<std::string, std::string>> failure;  // SQLSTATE, message
-    begin();
+    begin_worker_transaction();
     try {
         std::optional<std::string> result = execute_job_as_owner(job);
         spi_connect();
         record(*run_id, "succeeded", std::nullopt, std::nullopt, result);
         advance(job, true, abx_now());
         spi_finish();
-        commit();
+        commit_worker_transaction();
     } catch (const PgError& e) {
         failure = {pg_call([&] { return (const char*)unpack_sql_state(e.data->sqlerrcode); }),
                    e.data->message ? e.data->message : ""};
@@ -218,17 +203,17 @@ void run_job(const JobRow& due) {
     auto [sqlstate, message] = *failure;
     ereport(LOG,
             (errmsg("abx scheduler: job \"%s\" failed: %s", job.name.c_str(), message.c_str())));
-    begin();
+    begin_worker_transaction();
     spi_connect();
     record(*run_id, sqlstate == "57014" ? "timeout" : "failed", sqlstate, message, std::nullopt);
     advance(job, false, abx_now());
     spi_finish();
-    commit();
+    commit_worker_transaction();
 }
 
 // Runs everything due now; returns how long to sleep.
 long run_due_jobs() {
-    begin();
+    begin_worker_transaction();
     spi_connect();
     TimestampTz now = abx_now();
     Args a(1);
@@ -237,7 +222,7 @@ long run_due_jobs() {
     std::vector<JobRow> due;
     for (std::uint64_t r = 0; r < n; ++r) due.push_back(read_job(r));
     spi_finish();
-    commit();
+    commit_worker_transaction();
     for (const JobRow& job : due) {
         pg_guard([] { CHECK_FOR_INTERRUPTS(); });
         run_job(job);
@@ -245,13 +230,13 @@ long run_due_jobs() {
     if (!due.empty()) return 0;  // look again at once: a run may have taken a while
 
     if (scheduler_test_clock()) return 1000;  // the clock moves only when a test moves it
-    begin();
+    begin_worker_transaction();
     spi_connect();
     next_due.run(nullptr, nullptr, true, 1);
     std::optional<TimestampTz> next = col_timestamptz(0, 1);
     spi_finish();
     TimestampTz now_after = abx_now();
-    commit();
+    commit_worker_transaction();
     if (!next) return kIdleWaitMs;
     std::int64_t wait_ms = (*next - now_after) / 1000 + 1;
     return std::clamp<std::int64_t>(wait_ms, 1, kIdleWaitMs);

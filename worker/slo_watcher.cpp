@@ -4,6 +4,7 @@
 #include "registry.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
+#include "workers.hpp"
 
 #include "abx/slo.hpp"
 
@@ -47,34 +48,19 @@ SELECT e.id, e.code, e.sla_target, e.prometheus, coalesce(o.key, '')
    AND (e.status = 'running' OR (e.status = 'completed' AND e.promoted_variant_id IS NOT NULL))
  ORDER BY e.id)SQL";
 
-void begin() {
-    pg_guard([] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        PushActiveSnapshot(GetTransactionSnapshot());
-    });
-}
-
-void commit() {
-    pg_guard([] {
-        PopActiveSnapshot();
-        CommitTransactionCommand();
-    });
-}
-
 // ---- the scheduler's side ------------------------------------------------------------------
 
 BackgroundWorkerHandle* watcher = nullptr;  // in TopMemoryContext
 
 bool watcher_wanted() {
-    begin();
+    begin_worker_transaction();
     spi_connect();
     spi_exec(std::string("SELECT to_regclass('abx.slo_observations') IS NOT NULL AND EXISTS (") +
                  kWatched + ")",
              true);
     bool wanted = col_bool(0, 1).value_or(false);
     spi_finish();
-    commit();
+    commit_worker_transaction();
     return wanted;
 }
 
@@ -164,7 +150,7 @@ struct Check {
 
 std::vector<Target> watched_targets(Oid& owner) {
     std::vector<Target> out;
-    begin();
+    begin_worker_transaction();
     spi_connect();
     spi_exec("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'abx'", true);
     owner = (Oid)col_int64(0, 1).value_or(0);
@@ -178,7 +164,7 @@ std::vector<Target> watched_targets(Oid& owner) {
         out.push_back(std::move(t));
     }
     spi_finish();
-    commit();
+    commit_worker_transaction();
     return out;
 }
 
@@ -286,7 +272,7 @@ void record(const Check& c, Oid owner) {
     for (const std::string& f : c.failures) failure = failure ? *failure + "; " + f : f;
     std::optional<std::string> error;
     try {
-        begin();
+        begin_worker_transaction();
         {
             ActingAsOwner acting(owner);
             spi_connect();
@@ -304,7 +290,7 @@ void record(const Check& c, Oid owner) {
             record_check.run(a.values(), a.nulls(), false);
             spi_finish();
         }
-        commit();
+        commit_worker_transaction();
     } catch (const PgError& e) {
         error = e.data->message ? e.data->message : "error";
     } catch (const std::exception& e) {
@@ -318,12 +304,12 @@ void record(const Check& c, Oid owner) {
 }
 
 bool take_lock() {
-    begin();
+    begin_worker_transaction();
     spi_connect();
     spi_exec("SELECT pg_catalog.pg_try_advisory_lock(" + std::to_string(kLockKey) + ")", false);
     bool locked = col_bool(0, 1).value_or(false);
     spi_finish();
-    commit();
+    commit_worker_transaction();
     return locked;
 }
 

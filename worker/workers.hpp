@@ -22,6 +22,10 @@ TimestampTz current_test_clock();
 // change; false after `timeout_ms`.
 bool wait_for_scheduler(long timeout_ms);
 
+// A worker's own transaction, with a snapshot for SPI, and its commit (scheduler, SLO watcher).
+void begin_worker_transaction();
+void commit_worker_transaction();
+
 // When the current transaction commits, the launcher (re)starts this database's scheduler.
 void wake_scheduler_at_commit();
 

@@ -1,6 +1,8 @@
 // abx.retention(): raw events older than abx.events_retention_days go, a whole daily partition at
 // a time, never one holding events the aggregation has not folded in yet (with their idempotency
-// keys); metric buckets older than abx.metrics_retention_days go. Results stay: they come from the
+// keys); metric buckets older than abx.metrics_retention_days go; notifications settled longer
+// ago than abx.outbox_retention_days go with their finished deliveries (never a pending delivery
+// or a dead letter, which waits for an operator). Results stay: they come from the
 // per-variant statistics, not from raw events or buckets (docs/operations.md, "Retention").
 #include "access.hpp"
 #include "audit.hpp"
@@ -33,6 +35,13 @@ Statement cutoff_of(
     {TIMESTAMPTZOID, INT4OID});
 Statement delete_buckets("DELETE FROM abx.metric_buckets WHERE bucket_start < $1",
                          {TIMESTAMPTZOID});
+
+Statement delete_notifications(R"SQL(
+DELETE FROM abx.outbox o
+ WHERE o.delivered_at < $1
+   AND NOT EXISTS (SELECT FROM abx.deliveries d
+                    WHERE d.outbox_id = o.id AND d.status IN ('pending', 'dead')))SQL",
+                               {TIMESTAMPTZOID});
 
 }  // namespace
 
@@ -97,6 +106,10 @@ ABX_SQL_FUNCTION(abx_retention) {
     Args b(1);
     b.set(0, TimestampTzGetDatum(now - metrics_days * USECS_PER_DAY));
     std::int64_t buckets = (std::int64_t)delete_buckets.run(b.values(), b.nulls(), false);
+    Args o(1);
+    o.set(0, TimestampTzGetDatum(now - outbox_retention_days() * USECS_PER_DAY));
+    std::int64_t notifications =
+        (std::int64_t)delete_notifications.run(o.values(), o.nulls(), false);
 
     nlohmann::json report = {{"events_before", cutoff},
                              {"dropped_partitions", dropped},
@@ -104,8 +117,9 @@ ABX_SQL_FUNCTION(abx_retention) {
                              {"events_dropped", events + from_default},
                              {"events_from_default_partition", from_default},
                              {"idempotency_keys_deleted", keys},
-                             {"buckets_deleted", buckets}};
-    if (!dropped.empty() || from_default > 0 || buckets > 0 || !kept.empty()) {
+                             {"buckets_deleted", buckets},
+                             {"notifications_deleted", notifications}};
+    if (!dropped.empty() || from_default > 0 || buckets > 0 || notifications > 0 || !kept.empty()) {
         AuditRecord r;
         r.action = "retention.run";
         r.target = "events";

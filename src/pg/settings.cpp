@@ -32,6 +32,7 @@ double min_improvement = 0.05;
 double min_runtime_hours = 48;
 double max_error_rate = 0.05;
 int metrics_retention = 180;
+int outbox_retention = 30;
 
 // abx.now() must stay a finite instant whose day abx can name a partition after.
 const char* const kPinnedRange = "2000-01-01 00:00:00+00";
@@ -161,6 +162,11 @@ void define_settings() {
                             "Results do not depend on buckets: they stay readable.",
                             &metrics_retention, 180, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr,
                             nullptr);
+    DefineCustomIntVariable(
+        "abx.outbox_retention_days", "Days settled notifications are kept (the outbox).",
+        "abx.retention() deletes outbox rows settled longer ago, with their finished deliveries; "
+        "dead letters and pending deliveries stay.",
+        &outbox_retention, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("abx.allow_autonomy",
                              "Server-wide switch of every autonomous action (seed 000).",
                              "Off: jobs still evaluate and recommend; promotions, fail-fast stops "
@@ -219,6 +225,9 @@ int events_retention_days() {
 }
 int metrics_retention_days() {
     return metrics_retention;
+}
+int outbox_retention_days() {
+    return outbox_retention;
 }
 
 bool scheduler_enabled() {

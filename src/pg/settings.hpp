@@ -29,6 +29,7 @@ bool allow_autonomy();
 // Retention (seed 004): raw events and metric buckets are kept this many days.
 int events_retention_days();
 int metrics_retention_days();
+int outbox_retention_days();
 
 // abx.organization as set ("" when unset), read without a lookup.
 const char* organization_setting();

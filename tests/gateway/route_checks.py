@@ -231,6 +231,14 @@ def metrics(t, c):
                  "audit_failures_total", "experiments_total{", "experiment_decision_latency_ms_count",
                  "abx_http_pool_connections{"]:
         t.check(f"metrics: {name.rstrip('{')}", name in r.text, r.text[:500])
+    # The deliveries' gauges (0.5.0): typed gauge, one series per status and channel.
+    t.check("metrics: abx_deliveries is a gauge per status and channel",
+            "# TYPE abx_deliveries gauge" in r.text
+            and 'abx_deliveries{kind="webhook",status="dead"}' in r.text,
+            r.text[-800:])
+    t.check("metrics: abx_delivery_oldest_pending_seconds is a gauge",
+            "# TYPE abx_delivery_oldest_pending_seconds gauge" in r.text, r.text[-800:])
+    t.check("metrics: policy_denies_total stays a counter", "# TYPE policy_denies_total counter" in r.text)
     r2 = c.request("GET", "/metrics", token=t.token("abx_analyst"))
     t.status("/metrics too", r2, 200)
 

@@ -152,12 +152,20 @@ MsprtLook sequential_look(MetricKind kind, const Summary& control, const Summary
     return msprt(estimate, variance, tau2, options.alpha);
 }
 
-SequentialState sequential_update(const SequentialState& state, const MsprtLook& look) {
-    if (state.looks < 0) invalid_field("state.looks", "must be >= 0");
-    if (!(state.p_value >= 0.0 && state.p_value <= 1.0)) {
+namespace {
+
+// The parts every running state has: a look count, a running p-value and a lower bound.
+void check_running_state(std::int64_t looks, double p_value, double lower) {
+    if (looks < 0) invalid_field("state.looks", "must be >= 0");
+    if (!(p_value >= 0.0 && p_value <= 1.0))
         invalid_field("state.p_value", "must be between 0 and 1");
-    }
-    if (std::isnan(state.lower)) invalid_field("state.lower", "must not be NaN");
+    if (std::isnan(lower)) invalid_field("state.lower", "must not be NaN");
+}
+
+}  // namespace
+
+SequentialState sequential_update(const SequentialState& state, const MsprtLook& look) {
+    check_running_state(state.looks, state.p_value, state.lower);
     if (std::isnan(state.upper)) invalid_field("state.upper", "must not be NaN");
     if (!look.defined) return state;
 
@@ -209,11 +217,7 @@ HarmLook harm_look(const MsprtLook& look, bool higher_is_better) {
 }
 
 HarmState harm_update(const HarmState& state, const HarmLook& look) {
-    if (state.looks < 0) invalid_field("state.looks", "must be >= 0");
-    if (!(state.p_value >= 0.0 && state.p_value <= 1.0)) {
-        invalid_field("state.p_value", "must be between 0 and 1");
-    }
-    if (std::isnan(state.lower)) invalid_field("state.lower", "must not be NaN");
+    check_running_state(state.looks, state.p_value, state.lower);
     if (!look.defined) return state;
     HarmState next = state;
     next.looks = state.looks + 1;

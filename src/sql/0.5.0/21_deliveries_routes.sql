@@ -1,4 +1,4 @@
--- Delivery of the outbox, continued (20_deliveries.sql): the admin routes, grants. Readiness: 50_readiness.sql.
+-- Delivery of the outbox, continued (20_deliveries.sql): the admin routes, grants. Readiness: 50_probes.sql.
 
 -- ---------------------------------------------------------------------------------------------
 -- Admin routes (experiments:admin): targets and deliveries of the token's organization.

@@ -112,7 +112,7 @@ BEGIN
 END
 $$;
 
--- Readiness gains the slo check: 50_readiness.sql.
+-- Readiness gains the slo check: 50_probes.sql.
 
 -- GET /api/meta/experiments/:id/metrics (experiments:read): the SLO documents, assigned
 -- subjects per variant, the results per variant and metric, and the SRM check; since 0.5.0 also

@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------------------------------
--- Readiness (seed 003's /readiness) as of 0.5.0, in one place:
+-- Readiness (seed 003's /readiness) and the database's Prometheus series as of 0.5.0, in one
+-- place. Readiness:
 -- - outbound warns while a delivery has been pending more than 15 minutes (events without a
 --   target are done when written; rows written before 0.5.0 had none and do not count) or a dead
 --   letter waits for an operator (retry or discard);
@@ -100,5 +101,69 @@ BEGIN
         'dead_letters', (SELECT count(*) FROM (SELECT FROM abx.deliveries d WHERE d.status = 'dead'
                                                 LIMIT 10001) x),
         'slo_watched', slo.watched, 'slo_failing', slo.failing, 'slo_stale', slo.stale));
+END
+$$;
+
+-- GET /api/meta/metrics and /metrics: the database's series, since 0.5.0 with the deliveries'
+-- gauges (abx_deliveries{status,kind}, abx_delivery_oldest_pending_seconds); a series whose name
+-- does not end in _total is a gauge.
+CREATE OR REPLACE FUNCTION abx.http_metrics(path jsonb, query jsonb, body jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    counters jsonb;
+BEGIN
+    PERFORM abx.http_args(path, query, body, 'meta:read', 'abx.http_metrics', ARRAY['orgId']);
+    WITH series(name, help, labels, value) AS (
+        SELECT 'policy_denies_total', 'Actions refused by the autonomy policy, by feature and reason',
+               jsonb_build_object('feature', coalesce(a.change ->> 'feature', ''),
+                                  'reason', coalesce(a.change ->> 'reason', '')),
+               count(*)
+          FROM abx.audit_log a
+         WHERE a.outcome <> 'ok' AND a.action = 'policy.deny' AND abx.organization_visible(a.organization_id)
+         GROUP BY 3
+        UNION ALL
+        SELECT 'audit_failures_total', 'Refused actions in the audit log (denials and policy denials)',
+               '{}'::jsonb, coalesce(sum(f.entries), 0)
+          FROM abx.audit_failures f
+        UNION ALL
+        SELECT 'experiments_total', 'Experiments by status', jsonb_build_object('status', s.status),
+               (SELECT count(*) FROM abx.experiments e
+                 WHERE e.status = s.status AND abx.organization_visible(e.organization_id))
+          FROM unnest(ARRAY['draft', 'running', 'paused', 'completed', 'archived']) s(status)
+        UNION ALL
+        SELECT 'experiment_assignments_total', 'Assigned subjects per experiment, as of the last aggregation',
+               jsonb_build_object('experiment_id', e.id::text, 'experiment', e.code), sum(va.assigned)
+          FROM abx.variant_assignments va JOIN abx.experiments e ON e.id = va.experiment_id
+         WHERE abx.organization_visible(e.organization_id)
+         GROUP BY e.id, e.code
+        UNION ALL
+        SELECT 'experiment_metrics_total', 'Events per experiment and event type, as of the last aggregation',
+               jsonb_build_object('experiment_id', e.id::text, 'experiment', e.code, 'event_type', b.event_key),
+               sum(b.count)
+          FROM abx.metric_buckets b JOIN abx.experiments e ON e.id = b.experiment_id
+         WHERE abx.organization_visible(e.organization_id)
+         GROUP BY e.id, e.code, b.event_key
+        UNION ALL
+        -- Deliveries (webhooks, Slack, PagerDuty, email) waiting and dead-lettered, by channel.
+        SELECT 'abx_deliveries', 'Deliveries of notifications pending or dead-lettered, by status and channel',
+               jsonb_build_object('status', s.status, 'kind', k.kind),
+               (SELECT count(*) FROM abx.deliveries d JOIN abx.delivery_targets t ON t.id = d.target_id
+                 WHERE d.status = s.status AND t.kind = k.kind AND abx.organization_visible(d.organization_id))
+          FROM unnest(ARRAY['pending', 'dead']) s(status), unnest(ARRAY['webhook', 'slack', 'pagerduty', 'email']) k(kind)
+        UNION ALL
+        SELECT 'abx_delivery_oldest_pending_seconds', 'Age of the oldest pending delivery (0 when none)',
+               '{}'::jsonb,
+               coalesce((SELECT extract(epoch FROM greatest(abx.now(), abx.delivery_now()) - d.created_at)
+                           FROM abx.deliveries d
+                          WHERE d.status = 'pending' AND abx.organization_visible(d.organization_id)
+                          ORDER BY d.outbox_id LIMIT 1), 0))
+    SELECT coalesce(jsonb_agg(jsonb_build_object('name', s.name, 'help', s.help, 'labels', s.labels,
+                                                 'value', s.value,
+                                                 'type', CASE WHEN s.name LIKE '%\_total' THEN 'counter'
+                                                              ELSE 'gauge' END)
+                              ORDER BY s.name, s.labels::text), '[]')
+      INTO counters FROM series s;
+    RETURN jsonb_build_object('counters', counters);
 END
 $$;
