@@ -44,7 +44,7 @@ $(UPGRADE_0_5): $(sort $(wildcard src/sql/0.5.0/*.sql))
 # The core is compiled as the core, even inside abx.so.
 src/core/%.o: override CPPFLAGS += -DABX_CORE_BUILD
 
-.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis bench-http format
+.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis bench-http bench-deliveries format
 deps:
 	@bash scripts/deps.sh
 core:
@@ -57,13 +57,15 @@ demo-stop:
 	@bash scripts/cluster.sh stop demo
 test:
 	@bash scripts/test.sh
-bench: bench-api bench-analysis bench-http
+bench: bench-api bench-analysis bench-http bench-deliveries
 bench-api:
 	@bash bench/run.sh
 bench-analysis:
 	@BENCH_NO_BUILD=1 bash bench/aggregation/run.sh
 bench-http:
 	@BENCH_NO_BUILD=1 bash bench/http/run.sh
+bench-deliveries:
+	@BENCH_NO_BUILD=1 bash bench/deliveries/run.sh
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 

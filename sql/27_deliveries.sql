@@ -260,3 +260,5 @@ SELECT count(*) AS settled_rows_left FROM abx.outbox o
  WHERE o.delivered_at IS NOT NULL
    AND NOT EXISTS (SELECT FROM abx.deliveries d WHERE d.outbox_id = o.id AND d.status IN ('pending', 'dead'));
 RESET abx.pinned_now;
+DROP OWNED BY hooks_admin, hooks_gw, shop_analyst, rival_admin;
+DROP ROLE hooks_admin, hooks_gw, shop_analyst, rival_admin;
