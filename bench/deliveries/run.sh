@@ -32,7 +32,7 @@ start_receiver() {
     rm -f "$logs/received.log"
     python3 tests/gateway/delivery_sinks.py http "$port" "$logs/received.log" >"$logs/receiver.out" 2>&1 &
     receiver_pid=$!
-    for _ in $(seq 1 50); do curl -s -o /dev/null -X POST "http://127.0.0.1:$port/" -d '{}' && break; sleep 0.1; done
+    for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done  # a GET: not logged
 }
 stop_receiver() { kill "$receiver_pid" 2>/dev/null || true; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""; }
 
@@ -74,6 +74,7 @@ run_deliverer() {  # run_deliverer BATCH → deliveries per second
     local t1; t1="$(date +%s.%N)"
     bash scripts/gateway.sh stop bench-deliveries
     local got; got="$(wc -l <"$logs/received.log")"
+    cp "$logs/received.log" "$logs/received-batch-$1.log"
     stop_receiver
     python3 -c "import sys; w, g, t = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[4]) - float(sys.argv[3]); print(f'{w} {g} {t:.2f} {w / t:.0f}')" \
         "$want" "$got" "$t0" "$t1"

@@ -436,18 +436,27 @@ BEGIN
     ELSIF lease_seconds NOT BETWEEN 1 AND 3600 THEN
         RAISE EXCEPTION 'invalid lease_seconds: must be an integer from 1 to 3600' USING ERRCODE = 'numeric_value_out_of_range';
     END IF;
+    -- The heads (oldest pending delivery of each target and experiment) that are due, picked in
+    -- one pass over the pending index, then locked by id: a semi-join of the deliveries with
+    -- their heads let the planner choose a nested loop over the whole backlog, quadratic while
+    -- the table's statistics lag behind a fresh backlog (an outage, just when it matters).
     WITH heads AS (
-        SELECT DISTINCT ON (d.target_id, d.experiment_id) d.id
+        SELECT DISTINCT ON (d.target_id, d.experiment_id) d.id, d.target_id, d.next_attempt_at,
+                                                          d.leased_until
           FROM abx.deliveries d WHERE d.status = 'pending'
          ORDER BY d.target_id, d.experiment_id, d.outbox_id, d.id),
+    picked AS (
+        SELECT h.id FROM heads h
+         WHERE h.next_attempt_at <= clock AND (h.leased_until IS NULL OR h.leased_until <= clock)
+           -- A disabled target's deliveries wait (in order) until it is enabled again.
+           AND EXISTS (SELECT FROM abx.delivery_targets t WHERE t.id = h.target_id AND t.enabled)
+         ORDER BY h.next_attempt_at, h.id LIMIT max_rows),
     due AS (
         -- The conditions on d are checked again on the locked row's latest version.
         SELECT d.id FROM abx.deliveries d
-         WHERE d.id IN (SELECT h.id FROM heads h) AND d.status = 'pending' AND d.next_attempt_at <= clock
-           AND (d.leased_until IS NULL OR d.leased_until <= clock)
-           -- A disabled target's deliveries wait (in order) until it is enabled again.
-           AND EXISTS (SELECT FROM abx.delivery_targets t WHERE t.id = d.target_id AND t.enabled)
-         ORDER BY d.next_attempt_at, d.id LIMIT max_rows
+         WHERE d.id = ANY (ARRAY(SELECT p.id FROM picked p)) AND d.status = 'pending'
+           AND d.next_attempt_at <= clock AND (d.leased_until IS NULL OR d.leased_until <= clock)
+         ORDER BY d.next_attempt_at, d.id
            FOR UPDATE SKIP LOCKED),
     leased AS (
         UPDATE abx.deliveries d
