@@ -1,5 +1,4 @@
-# Shared by bench/run.sh, bench/analysis/run.sh and bench/aggregation/run.sh (sourced after
-# scripts/common.sh, with PGHOST, PGPORT and PGUSER exported).
+# Shared by the benchmarks' run.sh scripts (sourced after scripts/common.sh).
 #
 # pgbench and the backend serving it run on one CPU (the last one): on a VM, a round trip between
 # two vCPUs pays for waking the idle one (about 80 µs here, measured in docs/benchmarks.md), more
@@ -50,4 +49,17 @@ pgbench_tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | tail -n 1; }
 median() {
     tr ' ' '\n' | grep -v '^$' | sort -g |
         awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# bench_prepare_gateway LOGS: a fresh LOGS folder, the Debian packages, the extension built and
+# installed (unless BENCH_NO_BUILD, as make bench-* set it after the first), and abx-http built.
+bench_prepare_gateway() {
+    local logs="$1"
+    rm -rf "$logs"; mkdir -p "$logs"
+    bash scripts/deps.sh
+    if [ -z "${BENCH_NO_BUILD:-}" ]; then
+        make -j"$(nproc)" >"$logs/build.log" 2>&1 && $SUDO make install >>"$logs/build.log" 2>&1 ||
+            { tail -n 40 "$logs/build.log"; exit 1; }
+    fi
+    make gateway >>"$logs/build.log" 2>&1
 }

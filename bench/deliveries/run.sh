@@ -12,13 +12,8 @@ cd "$ABX_ROOT"
 events="${BENCH_EVENTS:-2000}"
 experiments="${BENCH_EXPERIMENTS:-200}"
 out="build/bench"; logs="$out/deliveries-logs"
-rm -rf "$logs"; mkdir -p "$logs"
-bash scripts/deps.sh
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    make -j"$(nproc)" >"$logs/build.log" 2>&1 && $SUDO make install >>"$logs/build.log" 2>&1 ||
-        { tail -n 40 "$logs/build.log"; exit 1; }
-fi
-make gateway >>"$logs/build.log" 2>&1
+source bench/lib.sh
+bench_prepare_gateway "$logs"
 
 envfile="$(bash scripts/cluster.sh start bench-deliveries --fresh)"
 receiver_pid=""

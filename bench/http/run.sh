@@ -10,13 +10,8 @@ cd "$ABX_ROOT"
 seconds="${BENCH_SECONDS:-10}"
 conns="${BENCH_CONNECTIONS:-32}"
 out="build/bench"; logs="$out/http-logs"
-rm -rf "$logs"; mkdir -p "$logs"
-bash scripts/deps.sh
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    make -j"$(nproc)" >"$logs/build.log" 2>&1 && $SUDO make install >>"$logs/build.log" 2>&1 ||
-        { tail -n 40 "$logs/build.log"; exit 1; }
-fi
-make gateway >>"$logs/build.log" 2>&1
+source bench/lib.sh
+bench_prepare_gateway "$logs"
 
 envfile="$(bash scripts/cluster.sh start bench-http --fresh)"
 trap 'bash scripts/gateway.sh stop bench-http; bash scripts/cluster.sh stop bench-http' EXIT
