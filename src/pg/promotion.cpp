@@ -285,7 +285,7 @@ ABX_SQL_FUNCTION(abx_rollback) {
     audit_experiment(
         "experiment.rollback", in,
         {{"before", {{"status", "completed"}, {"promoted_variant", winner}}}, {"after", before}});
-    emit_for(in, "experiment.rolled_back", "warning", record);
+    emit_for(in, "experiment.rolled_back", "critical", record);  // seed 001: rollback is critical
     emit_for(in, "experiment.status_changed", "info",
              {{"from", "completed"}, {"to", before.value("status", "running")}});
     spi_finish();
@@ -437,7 +437,8 @@ ABX_SQL_FUNCTION(abx_auto_promote) {
                                           {"winner", *ev.winner},
                                           {"warnings", ev.warnings}};
                 audit_experiment("experiment.approval_requested", in, {{"after", request}});
-                emit_for(in, "experiment.approval_requested", "warning", request);
+                emit_for(in, "experiment.approval_requested", "info",
+                         request);  // seed 001: info, to Slack
             } else if (d.action == AutoAction::Denied) {
                 audit_policy_denial(in, "auto_promotion", d.reason, {{"winner", *ev.winner}});
             }
