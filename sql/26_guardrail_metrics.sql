@@ -97,5 +97,23 @@ SELECT status FROM abx.aggregate('promoted');
 SELECT abx.experiment('promoted')->>'status' AS status, abx.experiment('promoted')->>'promoted_variant' AS promoted_variant;
 SELECT rollback_reason LIKE 'guardrail metric: ''treatment'' harms guardrail ''errors''%' AS rolled_back_by_the_guardrail
   FROM abx.promotions p JOIN abx.experiments e ON e.id = p.experiment_id WHERE e.code = 'promoted';
+-- The per-variant Prometheus series (for Grafana) agree with the assignments and events themselves.
+SELECT c -> 'labels' ->> 'variant' AS variant, (c ->> 'value')::bigint AS series,
+       (SELECT count(*) FROM abx.assignments a JOIN abx.variants v ON v.id = a.variant_id
+         WHERE v.key = c -> 'labels' ->> 'variant'
+           AND a.experiment_id = (SELECT id FROM abx.experiments WHERE code = 'calm')) AS assignments
+  FROM jsonb_array_elements(abx.http_metrics('{}', '{}', 'null') -> 'counters') c
+ WHERE c ->> 'name' = 'experiment_variant_assignments' AND c -> 'labels' ->> 'experiment' = 'calm'
+ ORDER BY 1;
+SELECT c -> 'labels' ->> 'variant' AS variant, c -> 'labels' ->> 'event_type' AS event_type,
+       (c ->> 'value')::bigint AS series,
+       (SELECT count(*) FROM abx.events ev JOIN abx.assignments a ON a.experiment_id = ev.experiment_id
+                                           AND a.subject = ev.subject
+          JOIN abx.variants v ON v.id = a.variant_id
+         WHERE ev.experiment_id = (SELECT id FROM abx.experiments WHERE code = 'calm')
+           AND v.key = c -> 'labels' ->> 'variant' AND ev.event_key = c -> 'labels' ->> 'event_type') AS events
+  FROM jsonb_array_elements(abx.http_metrics('{}', '{}', 'null') -> 'counters') c
+ WHERE c ->> 'name' = 'experiment_variant_events_total' AND c -> 'labels' ->> 'experiment' = 'calm'
+ ORDER BY 1, 2;
 SELECT (SELECT ok FROM abx.verify_audit()) AS audit_chain_ok;
 RESET abx.pinned_now;

@@ -104,9 +104,10 @@ BEGIN
 END
 $$;
 
--- GET /api/meta/metrics and /metrics: the database's series, since 0.5.0 with the deliveries'
--- gauges (abx_deliveries{status,kind}, abx_delivery_oldest_pending_seconds); a series whose name
--- does not end in _total is a gauge.
+-- GET /api/meta/metrics and /metrics: the database's series, since 0.5.0 with per-variant series
+-- (experiment_variant_assignments, experiment_variant_events_total, experiment_bandit_alpha/beta/
+-- share) and the deliveries' gauges (abx_deliveries{status,kind},
+-- abx_delivery_oldest_pending_seconds); a series whose name does not end in _total is a gauge.
 CREATE OR REPLACE FUNCTION abx.http_metrics(path jsonb, query jsonb, body jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
@@ -144,6 +145,30 @@ BEGIN
           FROM abx.metric_buckets b JOIN abx.experiments e ON e.id = b.experiment_id
          WHERE abx.organization_visible(e.organization_id)
          GROUP BY e.id, e.code, b.event_key
+        UNION ALL
+        -- Per variant (seed 002's Grafana panels: variant performance, funnel by variant, bandit
+        -- evolution), as of the last aggregation run.
+        SELECT 'experiment_variant_assignments', 'Assigned subjects per variant, as of the last aggregation',
+               jsonb_build_object('experiment', e.code, 'variant', v.key), va.assigned
+          FROM abx.variant_assignments va JOIN abx.experiments e ON e.id = va.experiment_id
+          JOIN abx.variants v ON v.id = va.variant_id
+         WHERE abx.organization_visible(e.organization_id)
+        UNION ALL
+        SELECT 'experiment_variant_events_total', 'Events per variant and event type, as of the last aggregation',
+               jsonb_build_object('experiment', e.code, 'variant', v.key, 'event_type', b.event_key), sum(b.count)
+          FROM abx.metric_buckets b JOIN abx.experiments e ON e.id = b.experiment_id
+          JOIN abx.variants v ON v.id = b.variant_id
+         WHERE abx.organization_visible(e.organization_id)
+         GROUP BY e.code, v.key, b.event_key
+        UNION ALL
+        SELECT 'experiment_bandit_' || x.param,
+               CASE x.param WHEN 'share' THEN 'Thompson-sampling allocation share per arm of a bandit'
+                            ELSE 'Thompson-sampling posterior Beta(alpha, beta): ' || x.param || ' per arm of a bandit' END,
+               jsonb_build_object('experiment', e.code, 'variant', v.key),
+               CASE x.param WHEN 'alpha' THEN a.alpha WHEN 'beta' THEN a.beta ELSE a.share END
+          FROM abx.bandit_arms a JOIN abx.experiments e ON e.id = a.experiment_id
+          JOIN abx.variants v ON v.id = a.variant_id, unnest(ARRAY['alpha', 'beta', 'share']) x(param)
+         WHERE abx.organization_visible(e.organization_id)
         UNION ALL
         -- Deliveries (webhooks, Slack, PagerDuty, email) waiting and dead-lettered, by channel.
         SELECT 'abx_deliveries', 'Deliveries of notifications pending or dead-lettered, by status and channel',
