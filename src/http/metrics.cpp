@@ -1,11 +1,15 @@
 #include "metrics.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <set>
 
 namespace abx::http {
 
 namespace {
+// Seed 003's "Health status" panel shows the uptime from it.
+const std::chrono::system_clock::time_point kProcessStart = std::chrono::system_clock::now();
+
 std::string number(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -158,6 +162,14 @@ std::string Metrics::render(const nlohmann::json& database, int pool_healthy, in
         "# TYPE abx_http_feed_connects_total counter\n"
         "abx_http_feed_connects_total " +
         std::to_string(feed_connects_.load()) + "\n";
+    out +=
+        "# HELP abx_http_start_time_seconds When this abx-http process started (Unix time).\n"
+        "# TYPE abx_http_start_time_seconds gauge\n"
+        "abx_http_start_time_seconds " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>(kProcessStart.time_since_epoch())
+                .count()) +
+        "\n";
     out +=
         "# HELP abx_http_pool_connections Database connections of this gateway.\n"
         "# TYPE abx_http_pool_connections gauge\n"

@@ -10,6 +10,8 @@ import time
 import urllib.parse
 import urllib.request
 
+import grafana_checks
+
 
 # Seed 003's "META request latency P95" panel.
 P95 = "histogram_quantile(0.95, sum(rate(meta_request_latency_ms_bucket[5m])) by (le))"
@@ -85,6 +87,8 @@ scrape_configs:
         for name in ["experiments_total", "audit_failures_total", "experiment_assignments_total",
                      "meta_readiness_checks_total", "experiment_metrics_total"]:
             t.check(f"{name} in Prometheus", _query(port, name) != [], name)
+        grafana_checks.simulate(t, c)
+        grafana_checks.panels_return_data(t, c, lambda expr: _query(port, expr))
     finally:
         p.terminate()
         p.wait(timeout=10)
