@@ -10,10 +10,6 @@ state="$(abx_state_dir)/$name"
 data="$state/data"
 envfile="$state/env"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 case "$cmd" in
 start)
     if [ "${3:-}" = "--fresh" ] && [ -d "$state" ]; then

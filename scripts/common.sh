@@ -26,4 +26,9 @@ abx_state_dir() {
     echo "$dir"
 }
 
+# A TCP port free on 127.0.0.1 right now (for a cluster, a gateway, a test's receiver).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

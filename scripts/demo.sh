@@ -41,7 +41,7 @@ say "outward: a WebSocket subscriber and a signed webhook (docs/integrations.md)
 hook_dir="$(dirname "$ABX_GATEWAY_CONFIG")"
 hook_log="$hook_dir/webhook.log"
 rm -f "$hook_log"
-hook_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+hook_port="$(free_port)"
 python3 tests/gateway/delivery_sinks.py http "$hook_port" "$hook_log" >/dev/null 2>&1 &
 hook_pid=$!
 trap 'kill $hook_pid 2>/dev/null || true' EXIT

@@ -28,7 +28,7 @@ END $$;
 GRANT abx_gateway, abx_admin, abx_experimenter, abx_analyst, abx_service, abx_reader TO abx_http;
 SQL
     [ -f "$gw/jwt_secret" ] || head -c 48 /dev/urandom | base64 | tr -d '\n=/+' >"$gw/jwt_secret"
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    port="$(free_port)"
     {
         echo "listen_host = 127.0.0.1"
         echo "listen_port = $port"

@@ -22,7 +22,7 @@ source "$envfile"; export PGHOST PGPORT PGUSER
 export PGDATABASE=abx_bench_deliveries
 psql -X -q -d postgres -c "CREATE DATABASE $PGDATABASE" >/dev/null
 psql -X -q -c "CREATE EXTENSION abx" >/dev/null
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 start_receiver() {
     rm -f "$logs/received.log"
     python3 tests/gateway/delivery_sinks.py http "$port" "$logs/received.log" >"$logs/receiver.out" 2>&1 &

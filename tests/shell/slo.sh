@@ -37,7 +37,6 @@ wait_for() {  # wait_for SQL [SECONDS]: polls until the query returns t; prints 
     done
     echo f
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Real time, as in production: the watcher checks Prometheus on the wall clock anyway, and the
 # scheduler's jobs are timed on it below.

@@ -8,7 +8,7 @@ env_file="$(bash scripts/cluster.sh start primary --fresh)"
 source "$env_file"; export PGHOST PGPORT PGUSER
 state="$(abx_state_dir)"
 standby="$state/standby"
-standby_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+standby_port="$(free_port)"
 stop_standby() { as_pg "$PG_BIN/pg_ctl" -D "$standby/data" -m immediate stop >/dev/null 2>&1 || true; }
 trap 'stop_standby; bash scripts/cluster.sh stop primary' EXIT
 rm -rf "$standby"; mkdir -p "$standby"; [ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$standby"

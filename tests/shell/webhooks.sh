@@ -19,7 +19,6 @@ export PGDATABASE=abxhooks
 work="$(abx_state_dir)/$name/test"
 rm -rf "$work"; mkdir -p "$work"
 sinks=tests/gateway/delivery_sinks.py
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 http_port="$(free_port)"; smtp_port="$(free_port)"
 receiver_pid=""; smtp_pid=""
 receiver_up() {
