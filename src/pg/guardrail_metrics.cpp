@@ -5,6 +5,7 @@
 #include "store.hpp"
 
 #include <cstdio>
+#include <vector>
 
 extern "C" {
 #include "miscadmin.h"
@@ -12,26 +13,18 @@ extern "C" {
 
 namespace abx::pg {
 
-nlohmann::json act_on_new_guardrail_failures(const AnalysisInput& in,
-                                             const analysis::Analysis& look) {
-    nlohmann::json outcomes = nlohmann::json::array();
+void act_on_new_guardrail_failures(const AnalysisInput& in, const analysis::Analysis& look) {
     const std::size_t n_met = in.data.metrics.size();
-    if (n_met == 0 || look.guardrail_failures.empty()) return outcomes;
+    if (n_met == 0 || look.guardrail_failures.empty()) return;
 
     // New failures only: the stored memory (before this look) had not shown harm.
-    nlohmann::json fresh = nlohmann::json::array();
+    std::vector<const analysis::MetricResult*> fresh;
     for (std::size_t i = 0; i < look.rows.size(); ++i) {
-        const analysis::MetricResult& r = look.rows[i];
-        if (!r.guardrail_failed) continue;
         const std::size_t v = i / n_met, m = i % n_met;
         const bool before = !in.data.sequential.empty() && in.data.sequential[v][m].harm_lower > 0;
-        if (!before)
-            fresh.push_back({{"variant", r.variant},
-                             {"metric", r.metric},
-                             {"harm_lower", r.harm_lower},
-                             {"p_value", r.harm_p_value}});
+        if (look.rows[i].guardrail_failed && !before) fresh.push_back(&look.rows[i]);
     }
-    if (fresh.empty()) return outcomes;
+    if (fresh.empty()) return;
 
     // The system acts, not whoever ran the aggregation (an analyst may aggregate but not pause):
     // the gates see the extension's owner, whose SECURITY DEFINER function this runs in, as the
@@ -45,27 +38,22 @@ nlohmann::json act_on_new_guardrail_failures(const AnalysisInput& in,
             for (std::size_t v = 0; v < in.variant_ids.size(); ++v)
                 if (in.variant_ids[v] == *pid) promoted_key = in.data.variants[v].key;
 
-    for (nlohmann::json& f : fresh) {
-        const std::string variant = f["variant"], metric = f["metric"];
-        char bound[64];
-        std::snprintf(bound, sizeof bound, "%.6g", f["harm_lower"].get<double>());
-        const std::string summary = "'" + variant + "' harms guardrail '" + metric +
-                                    "' (always-valid lower bound of the harm " + bound + ")";
+    for (const analysis::MetricResult* r : fresh) {
         // A promoted experiment serves one variant: only its harm calls for a rollback.
-        if (e.promoted && promoted_key != variant) {
-            f["action"] = "none";
-            f["message"] = "'" + variant + "' is not the promoted variant";
-        } else {
-            const GuardrailOutcome o =
-                act_on_guardrail_breach(e, kGuardrailMetricBreach, summary, f, true);
-            f["action"] = o.action;
-            f["message"] = o.message;
-            if (o.action == "paused" || o.action == "rolled_back")
-                e = lock_guarded_experiment(in.experiment.id);  // its state changed
-        }
-        outcomes.push_back(f);
+        if (e.promoted && promoted_key != r->variant) continue;
+        char bound[64];
+        std::snprintf(bound, sizeof bound, "%.6g", r->harm_lower);
+        const std::string summary = "'" + r->variant + "' harms guardrail '" + r->metric +
+                                    "' (always-valid lower bound of the harm " + bound + ")";
+        const nlohmann::json evidence = {{"variant", r->variant},
+                                         {"metric", r->metric},
+                                         {"harm_lower", r->harm_lower},
+                                         {"p_value", r->harm_p_value}};
+        const GuardrailOutcome o =
+            act_on_guardrail_breach(e, kGuardrailMetricBreach, summary, evidence, true);
+        if (o.action == "paused" || o.action == "rolled_back")
+            e = lock_guarded_experiment(in.experiment.id);  // its state changed
     }
-    return outcomes;
 }
 
 }  // namespace abx::pg

@@ -8,10 +8,8 @@
 namespace abx::pg {
 
 // `in` holds the memory before the look, `look` the analysis with the look folded in. Acts once,
-// when a failure first appears (a person who resumes the experiment afterwards decides), and
-// returns what it did per failure: [{"variant", "metric", "harm_lower", "p_value", "action",
-// "message"}]. Inside spi_connect.
-nlohmann::json act_on_new_guardrail_failures(const AnalysisInput& in,
-                                             const analysis::Analysis& look);
+// when a failure first appears (a person who resumes the experiment afterwards decides); what it
+// did is audited and in the outbox. Inside spi_connect.
+void act_on_new_guardrail_failures(const AnalysisInput& in, const analysis::Analysis& look);
 
 }  // namespace abx::pg
