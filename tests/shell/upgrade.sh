@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ALTER EXTENSION abx UPDATE from the released 0.1.0 and from the released 0.3.0: the updated schema
 # is the same as a fresh install's, data written under 0.1.0 still assigns (sticky), tracks and
-# aggregates, data written under 0.3.0 is served by 0.4.0's HTTP routes, and 0.4.0 updates to 0.5.0
-# (the outward parts) with its experiments and undelivered notifications kept.
+# aggregates, data written under 0.3.0 is served by 0.4.0's HTTP routes, 0.4.0 updates to 0.5.0
+# (the outward parts) with its experiments and undelivered notifications kept, and 0.5.0 to 0.6.0.
 # The 0.1.0 data is written with the current library: assignments and events through abx.assign and
 # abx.track (their 0.1.0 definitions), the experiment as rows (the current library's mutating
 # functions need the 0.2.0 audit log); the 0.1.0 library itself is not rebuilt here.
@@ -122,5 +122,22 @@ check "0.4.0 assignments stay sticky" "$before4" \
     "$(q v4_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assign('v4', 'u' || i) a")"
 check "0.4.0 notifications are kept, settled (no target existed to deliver them to)" "$outbox4 0" \
     "$(q v4_db -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE delivered_at IS NULL) FROM abx.outbox")"
+# 0.5.0 -> 0.6.0 (the ops page's routes).
+createdb v5_db
+q v5_db >/dev/null <<'SQL'
+CREATE EXTENSION abx VERSION '0.5.0';
+SET abx.pinned_now = '2026-05-01 10:00:00+00';
+SELECT abx.create_experiment('{"code": "v5", "salt": "v5", "variants": [{"key": "a", "is_control": true}, {"key": "b"}]}');
+SELECT abx.start('v5');
+SELECT count(*) FROM generate_series(1, 50) i, LATERAL abx.assign('v5', 'u' || i);
+SQL
+before5="$(q v5_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assignment('v5', 'u' || i) a")"
+q v5_db -c "ALTER EXTENSION abx UPDATE"
+check "0.5.0 updated to the default version" "$(sed -n "s/^default_version = '\(.*\)'/\1/p" abx.control)" \
+    "$(q v5_db -c "SELECT extversion FROM pg_extension WHERE extname = 'abx'")"
+check "0.5.0 updated schema equals a fresh install" "$(q fresh_db -c "$schema")" "$(q v5_db -c "$schema")"
+check "0.5.0 assignments stay sticky" "$before5" \
+    "$(q v5_db -c "SELECT string_agg(a.variant, ',' ORDER BY i) FROM generate_series(1, 50) i, LATERAL abx.assign('v5', 'u' || i) a")"
+check "0.5.0 audit chain still verifies" "t" "$(q v5_db -c "SELECT ok FROM abx.verify_audit()")"
 echo "upgrade: $fails failed"
 [ "$fails" = 0 ]
