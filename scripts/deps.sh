@@ -7,6 +7,7 @@ PACKAGES=(
     libssl-dev libpq-dev nlohmann-json3-dev libboost-dev libgtest-dev libgmock-dev
     clang-format curl openssl prometheus wrk
     libcurl4-openssl-dev python3-aiosmtpd
+    libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
