@@ -80,5 +80,9 @@ gateway:
 	cmake -S . -B build/core -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build/core --target abx-http -j$$(nproc)
 install: install-gateway
+# The ops page's files go to <prefix>/share/abx/ui, where abx-http looks by default (ui_dir).
+UI_INSTALL_DIR = $(DESTDIR)$(GATEWAY_BINDIR)/../share/abx/ui
 install-gateway: gateway
 	install -D -m 755 build/core/abx-http $(DESTDIR)$(GATEWAY_BINDIR)/abx-http
+	rm -rf $(UI_INSTALL_DIR)
+	cd src/ui && find . -type f -exec install -D -m 644 {} $(UI_INSTALL_DIR)/{} \;

@@ -59,7 +59,21 @@ for line in open(sys.argv[1]):
     print("  abx-event-id", r["headers"].get("abx-event-id"), b["type"], b["data"]["from"], "->", b["data"]["to"])' "$hook_log"
 python3 tests/gateway/delivery_sinks.py verify "$hook_log" demo-secret-0123456789 | sed "s|^|  signatures verified (HMAC-SHA256, docs/integrations.md): |"
 
+say "the ops page: live traffic over HTTP, one aggregation per wave (a point on its charts each)"
+internal_token="$(head -c 32 /dev/urandom | base64 | tr -d '\n=/+')"
+psql -X -q -At -d abx_demo -c "SELECT abx.set_internal_token('$internal_token')" >/dev/null
+python3 scripts/simulate_traffic.py "$u" checkout-button --token "$TOKEN" --internal-token "$internal_token" \
+    --subjects 300 --waves 3 --rate blue=0.10 --rate green=0.13 --rate orange=0.08 --prefix demo-web \
+    --context country=SN --context lang=fr
+ops_token="$("$ABX_GATEWAY_BIN" token --config "$ABX_GATEWAY_CONFIG" --role abx_admin --sub demo-ops-admin --ttl 28800)"
+
 cat <<MSG
+
+The ops page:  $ABX_GATEWAY_URL/ui/
+Sign in as an ops admin (a demo link, valid 8 hours; the token stays in the URL's fragment, which
+the browser never sends):
+    $ABX_GATEWAY_URL/ui/#token=$ops_token
+Other roles: $ABX_GATEWAY_BIN token --config $ABX_GATEWAY_CONFIG --role abx_experimenter (then paste it).
 
 The demo cluster and abx-http keep running. Connect with:
     psql -h $PGHOST -p $PGPORT -U $PGUSER abx_demo

@@ -34,6 +34,9 @@ SQL
         echo "listen_port = $port"
         echo "db_uri = host=$PGHOST port=$PGPORT dbname=$db user=abx_http application_name=abx-http"
         echo "jwt_secret = @$gw/jwt_secret"
+        # The build's binary serves the ops page from the source tree (an installed one finds
+        # its own copy under <prefix>/share/abx/ui).
+        [ -n "${ABX_HTTP_BIN:-}" ] || echo "ui_dir = $ABX_ROOT/src/ui"
         for kv in "$@"; do echo "$kv"; done
     } >"$gw/abx-http.conf"
     "$bin" --config "$gw/abx-http.conf" >>"$gw/abx-http.log" 2>&1 &

@@ -91,7 +91,8 @@ std::string webhook_body(const Event& e);
 std::string summary(const Event& e, std::string_view level);
 
 // Slack incoming-webhook JSON (text and blocks); the approval request carries the link
-// "<approval_base_url>/experiments/<code>/approval" when a base URL is set.
+// "<approval_base_url>/ui/#/experiments/<code>" (the ops page, where approve and reject are) when a
+// base URL is set.
 nlohmann::json slack_message(const Event& e, std::string_view level,
                              std::string_view approval_base_url);
 

@@ -65,7 +65,7 @@ std::string approval_link(const Event& e, std::string_view base) {
     if (base.empty() || !e.experiment || e.type != "experiment.approval_requested") return "";
     std::string b(base);
     while (!b.empty() && b.back() == '/') b.pop_back();
-    return b + "/experiments/" + *e.experiment + "/approval";
+    return b + "/ui/#/experiments/" + *e.experiment;
 }
 
 }  // namespace

@@ -99,6 +99,8 @@ void apply(Config& c, const std::string& key, const std::string& v) {
         {"websocket_max_subscriptions", integer(c.websocket_max_subscriptions, 1, 10000)},
         {"websocket_send_buffer_bytes", integer(c.websocket_send_buffer_bytes, 0, 64 << 20)},
         {"websocket_results_role", text(c.websocket_results_role)},
+        {"ui_dir", text(c.ui_dir)},
+        {"ui_chart_js", text(c.ui_chart_js)},
     };
     if (auto it = setters.find(key); it != setters.end()) {
         it->second(v);

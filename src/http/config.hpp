@@ -64,9 +64,14 @@ struct Config {
     int deliver_poll_ms = 1000;      // how often due retries are looked for without a NOTIFY
     int deliver_timeout_ms = 10000;  // per attempt, connection included
     int deliver_lease_seconds = 60;  // a claim a crashed deliverer left is taken after this
-    std::string approval_base_url;   // Slack's approval link: <base>/experiments/<code>/approval
+    std::string approval_base_url;   // Slack's approval link: <base>/ui/#/experiments/<code>
 
-    std::string version = "0.4.0";
+    // The ops page (/ui/): its files, read at start; empty: <abx-http's directory>/../share/abx/ui,
+    // where `make install` puts them. Chart.js is Debian's libjs-chart.js, served as
+    // /ui/vendor/chart.min.js.
+    std::string ui_dir;
+    std::string ui_chart_js = "/usr/share/javascript/chart.js/chart.min.js";
+    std::string version = "0.6.0";
 };
 
 // Parses the file's text, then applies the environment (name → value). Throws

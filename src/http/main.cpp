@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -121,6 +122,13 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (config.db_uri.empty()) throw std::invalid_argument("db_uri: not set");
+        if (config.ui_dir.empty()) {
+            // `make install` puts the page next to the binary's prefix: <prefix>/share/abx/ui.
+            std::error_code ec;
+            auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+            if (!ec)
+                config.ui_dir = (exe.parent_path().parent_path() / "share" / "abx" / "ui").string();
+        }
         Gateway gateway(config, load_keys(config));
         std::cerr << "abx-http " << config.version << " listening on " << config.listen_host << ":"
                   << config.listen_port << "\n";

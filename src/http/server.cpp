@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <csignal>
+#include <iostream>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -88,7 +89,40 @@ bool is_json_content_type(std::string_view ct) {
 Gateway::Gateway(Config config, jwt::KeySet keys)
     : config_(std::move(config)),
       keys_(std::move(keys)),
-      pg_state_(std::make_shared<SharedPgState>()) {}
+      pg_state_(std::make_shared<SharedPgState>()) {
+    std::vector<std::string> warnings;
+    ui_ = StaticFiles::load(config_.ui_dir, {{"/ui/vendor/chart.min.js", config_.ui_chart_js}},
+                            warnings);
+    for (auto& w : warnings) std::cerr << "abx-http: " << w << "\n";
+}
+
+Response Gateway::serve_ui(std::string_view method, std::string_view path,
+                           std::string_view if_none_match) const {
+    if (method != "GET" && method != "HEAD") {
+        Response r = error(405, "ABX405", "the ops page's files are read with GET or HEAD");
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+    }
+    if (path == "/ui") {
+        Response r{301, ""};
+        r.headers.emplace_back("Location", "/ui/");
+        return r;
+    }
+    const StaticFile* f = ui_.find(path);
+    if (!f)
+        return error(404, "ABX404",
+                     ui_.size() == 0 ? "the ops page is not installed (see ui_dir)"
+                                     : "no file " + std::string(path) + " in the ops page");
+    Response r{200, ""};
+    r.content_type = f->content_type;
+    r.headers = ui_security_headers();
+    r.headers.emplace_back("ETag", f->etag);
+    if (if_none_match == f->etag)
+        r.status = 304;
+    else
+        r.body = f->body;
+    return r;
+}
 
 Gateway::~Gateway() = default;
 
@@ -318,6 +352,31 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
             version = req.version();
             keep_alive = req.keep_alive() && !stopping_;
             std::string_view target(req.target().data(), req.target().size());
+            std::string_view path = target.substr(0, target.find('?'));
+            std::string_view method(req.method_string().data(), req.method_string().size());
+            if (path == "/ui" || path.starts_with("/ui/")) {
+                auto etag = req[bhttp::field::if_none_match];
+                res = serve_ui(method, path, std::string_view(etag.data(), etag.size()));
+                route_label = "/ui/";
+                method_label = method == "HEAD" ? "HEAD" : "GET";
+                metrics_.request(route_label, method_label, res.status, ms_since(start));
+                bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status),
+                                                        version};
+                out.set(bhttp::field::server, "abx-http/" + config_.version);
+                out.set(bhttp::field::content_type, res.content_type);
+                for (auto& [k, v] : res.headers) out.set(k, v);
+                std::size_t length = res.body.size();
+                if (method == "HEAD") res.body.clear();
+                out.body() = std::move(res.body);
+                out.keep_alive(keep_alive);
+                out.prepare_payload();
+                if (method == "HEAD") out.content_length(length);
+                stream.expires_after(30s);
+                co_await bhttp::async_write(stream, out,
+                                            asio::redirect_error(asio::use_awaitable, ec));
+                if (ec || !keep_alive) break;
+                continue;
+            }
             Match m = match_route(parse_method(std::string_view(req.method_string().data(),
                                                                 req.method_string().size())),
                                   target.substr(0, target.find('?')));

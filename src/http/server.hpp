@@ -21,6 +21,7 @@
 #include "pg_pool.hpp"
 #include "rate_limit.hpp"
 #include "routes.hpp"
+#include "static_files.hpp"
 
 namespace abx::http {
 
@@ -60,6 +61,9 @@ class Gateway {
                                      const std::string& client);
     Response error(int status, std::string_view code, std::string_view message,
                    bool envelope = false) const;
+    // GET or HEAD of /ui and /ui/...: the ops page's files, from memory.
+    Response serve_ui(std::string_view method, std::string_view path,
+                      std::string_view if_none_match) const;
     void shutdown();
 
     Config config_;
@@ -68,7 +72,8 @@ class Gateway {
     RateLimiter limiter_;
     Metrics metrics_;
     std::vector<std::unique_ptr<Worker>> workers_;
-    std::unique_ptr<Feed> feed_;  // the WebSocket feed's database connection
+    std::unique_ptr<Feed> feed_;
+    StaticFiles ui_;  // the WebSocket feed's database connection
     std::atomic<int> in_flight_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<int> bound_port_{0};

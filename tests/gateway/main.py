@@ -11,6 +11,7 @@ import delivery_checks
 import prometheus_checks
 import resilience_checks
 import route_checks
+import ui_checks
 from client import Checks, Client, jwt_hs256, now
 
 
@@ -79,6 +80,7 @@ def main():
         ("seed 000", route_checks.seed_000),
         ("internal", route_checks.internal_routes),
         ("deliveries", delivery_checks.delivery_routes),
+        ("ops page files", ui_checks.static_files),
         ("metrics", route_checks.metrics),
         ("prometheus", prometheus_checks.scrape),
         ("memory", resilience_checks.large_body_memory),

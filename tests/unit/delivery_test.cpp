@@ -167,10 +167,10 @@ TEST(DeliveryMessages, ShapesOfEachChannel) {
               {{"winner", "b"}}};
     auto slack = slack_message(ask, "info", "https://abx.example.com/");
     std::string text = slack["text"];
-    EXPECT_NE(text.find("https://abx.example.com/experiments/checkout/approval"), std::string::npos)
+    EXPECT_NE(text.find("https://abx.example.com/ui/#/experiments/checkout"), std::string::npos)
         << text;
     EXPECT_EQ(slack["blocks"][2]["elements"][0]["url"],
-              "https://abx.example.com/experiments/checkout/approval");
+              "https://abx.example.com/ui/#/experiments/checkout");
     // No base URL: no button, and the SQL that approves instead.
     auto plain = slack_message(ask, "info", "");
     EXPECT_EQ(plain["blocks"].size(), 2u);
