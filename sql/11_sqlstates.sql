@@ -25,7 +25,9 @@ INSERT INTO valid_arg VALUES
   -- delivery of the outbox (upgrade 0.5.0)
   ('delivery_id', '1'), ('target_id', '1'), ('worker', '''w'''), ('max_rows', '1'), ('lease_seconds', '60'),
   ('attempt', '1'), ('outcome', '''failed'''), ('attempts', '1'), ('first_attempt_at', 'now()'),
-  ('failed_at', 'now()'), ('ids', 'ARRAY[1]::bigint[]');
+  ('failed_at', 'now()'), ('ids', 'ARRAY[1]::bigint[]'),
+  -- the ops page's routes (upgrade 0.6.0)
+  ('required', 'true');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (

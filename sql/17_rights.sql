@@ -71,6 +71,19 @@ INSERT INTO calls (label, q) VALUES
   ('delete events', $$DELETE FROM abx.events$$),
   ('partition events_default', $$SELECT * FROM abx.events_default$$),
   ('internal audit_append', $$SELECT abx.audit_append('x', 'y', NULL, NULL, '{}')$$);
+-- The ops page's routes (0.6.0): each checks the right of the functions it stands for.
+INSERT INTO calls (label, q) VALUES
+  ('http_me', $$SELECT abx.http_me('{}', '{}', 'null')$$),
+  ('http_pause', $$SELECT abx.http_pause('{"id": "m_run"}', '{}', 'null')$$),
+  ('http_resume', $$SELECT abx.http_resume('{"id": "m_paused"}', '{}', 'null')$$),
+  ('http_complete', $$SELECT abx.http_complete('{"id": "m_run"}', '{}', 'null')$$),
+  ('http_archive', $$SELECT abx.http_archive('{"id": "m_done"}', '{}', 'null')$$),
+  ('http_approve', $$SELECT abx.http_approve('{"name": "m_run"}', '{}', 'null')$$),
+  ('http_reject', $$SELECT abx.http_reject('{"name": "m_run"}', '{}', '{"reason": "r"}')$$),
+  ('http_audit', $$SELECT abx.http_audit('{}', '{}', 'null')$$),
+  ('http_audit_verify', $$SELECT abx.http_audit_verify('{}', '{}', 'null')$$),
+  ('http_jobs', $$SELECT abx.http_jobs('{}', '{}', 'null')$$),
+  ('session_access', $$SELECT abx.session_access()$$);
 
 -- Runs every call as `who` (acting for `org`), rolling each back; 'ok' or the SQLSTATE and the
 -- right named (or the PostgreSQL privilege message for objects a role has no grant on).
@@ -134,7 +147,10 @@ INSERT INTO calls (label, q) VALUES
   ('create global experiment', $$SELECT abx.create_experiment(t.spec('g_new'))$$),
   ('update global experiment', $$SELECT abx.update_experiment('g_draft', '{"name": "x"}')$$),
   ('start global experiment', $$SELECT abx.start('g_draft')$$),
-  ('read global experiment', $$SELECT abx.experiment('g_draft')$$);
+  ('read global experiment', $$SELECT abx.experiment('g_draft')$$),
+  ('http_audit_verify', $$SELECT abx.http_audit_verify('{}', '{}', 'null')$$),
+  ('http_jobs', $$SELECT abx.http_jobs('{}', '{}', 'null')$$),
+  ('http_me', $$SELECT abx.http_me('{}', '{}', 'null')$$);
 CREATE TEMP TABLE platform AS
 SELECT r.who, r.org, o.label, o.outcome
   FROM (VALUES ('p_admin', NULL), ('p_analyst', NULL), ('p_experimenter', NULL),

@@ -330,6 +330,28 @@ bool caller_is_superuser() {
     return pg_call([&] { return superuser_arg(role); });
 }
 
+SessionDescription describe_session(const char* function) {
+    Oid role = checked_role();
+    SessionDescription d;
+    d.role = role_name(role);
+    d.superuser = pg_call([&] { return superuser_arg(role); });
+    for (Right right : kAllRights)
+        if (d.superuser || has_right(role, right)) d.rights.push_back(right);
+    read_claims();
+    d.subject = claims_sub;
+    if (!d.superuser) {
+        std::optional<bool> bound = facts_of(role).bound;
+        if (!bound) bound = ask(role_is_bound, role, std::nullopt);
+        facts_of(role).bound = bound;
+        d.bound = *bound;
+    }
+    bool names_one = claims_org || organization_setting()[0] != '\0';
+    if (names_one || !d.bound)
+        d.organization = audit_refusal(function, std::nullopt,
+                                       [&] { return decide(role, std::nullopt).organization; });
+    return d;
+}
+
 void register_access_callbacks() {
     RegisterXactCallback(end_acting_as_owner, nullptr);
     CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_roles, (Datum)0);

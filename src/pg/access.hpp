@@ -6,6 +6,8 @@
 
 #include "abx/access.hpp"
 
+#include <vector>
+
 namespace abx::pg {
 
 struct Access {
@@ -61,6 +63,20 @@ bool acting_as_owner();
 
 // Whether the role the gates check (see above) is a superuser.
 bool caller_is_superuser();
+
+// Who the caller is and what it may do, for a page that shows only what the server allows: the
+// rights exactly as the gates decide them, and the organization as authorize decides it, except
+// that a bound role naming no organization gets none instead of a refusal (so that it can learn
+// which ones it may pick).
+struct SessionDescription {
+    std::string role;
+    std::optional<std::string> subject;
+    std::optional<std::string> organization;
+    std::vector<Right> rights;
+    bool superuser = false;
+    bool bound = false;  // a member of at least one organization
+};
+SessionDescription describe_session(const char* function);
 
 // Registers the invalidation callbacks of the access caches; called once from _PG_init.
 void register_access_callbacks();

@@ -47,6 +47,22 @@ ABX_SQL_FUNCTION(abx_require_right) {
     invalid_field("right", "unknown right \"" + name + "\"");
 }
 
+// abx.session_access(): the caller's role, JWT subject, organization and rights (GET /api/me).
+ABX_SQL_FUNCTION(abx_session_access) {
+    SessionDescription d = describe_session("abx.session_access");
+    nlohmann::json rights = nlohmann::json::array();
+    for (Right right : d.rights) rights.push_back(std::string(right_name(right)));
+    auto or_null = [](const std::optional<std::string>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    };
+    return jsonb_datum({{"role", d.role},
+                        {"subject", or_null(d.subject)},
+                        {"organization", or_null(d.organization)},
+                        {"rights", rights},
+                        {"superuser", d.superuser},
+                        {"bound", d.bound}});
+}
+
 // Statement-level trigger on abx.organization_members: a relcache invalidation reaches every
 // backend at commit, and each drops its cached memberships.
 ABX_SQL_FUNCTION(abx_members_changed) {

@@ -282,9 +282,11 @@ ABX_SQL_FUNCTION(abx_rollback) {
                              {"rolled_back_by", by},
                              {"reason", reason},
                              {"restored", before}};
-    audit_experiment(
-        "experiment.rollback", in,
-        {{"before", {{"status", "completed"}, {"promoted_variant", winner}}}, {"after", before}});
+    // The reason is part of the audited change: the audit log is what the ops page shows.
+    audit_experiment("experiment.rollback", in,
+                     {{"before", {{"status", "completed"}, {"promoted_variant", winner}}},
+                      {"after", before},
+                      {"reason", reason}});
     emit_for(in, "experiment.rolled_back", "critical", record);  // seed 001: rollback is critical
     emit_for(in, "experiment.status_changed", "info",
              {{"from", "completed"}, {"to", before.value("status", "running")}});
@@ -321,10 +323,14 @@ void close_approval(std::int64_t approval, const char* status, const std::string
 
 ABX_SQL_FUNCTION(abx_approve) {
     AnalysisInput in = load_for_change(fcinfo, 1, "abx.approve");
+    // The reason argument exists since 0.6.0 (a 0.5.0 schema calls with two arguments).
+    std::optional<std::string> reason = PG_NARGS() > 2 ? arg_text_opt(fcinfo, 2) : std::nullopt;
+    if (reason && reason->empty()) reason.reset();
     PendingApproval pending = pending_approval(in);
     analysis::WinnerEvaluation evaluation = evaluate_winner_now(in);
-    nlohmann::json record = promote(in, pending.winner, "auto", "approved", evaluation);
-    close_approval(pending.id, "approved", calling_role(), std::nullopt);
+    nlohmann::json record =
+        promote(in, pending.winner, "auto", reason.value_or("approved"), evaluation);
+    close_approval(pending.id, "approved", calling_role(), reason);
     record["approval"] = pending.id;
     spi_finish();
     return jsonb_datum(record);

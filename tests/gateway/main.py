@@ -79,6 +79,7 @@ def main():
         ("seed 001", route_checks.seed_001),
         ("seed 000", route_checks.seed_000),
         ("internal", route_checks.internal_routes),
+        ("ops page", route_checks.ops_page),
         ("deliveries", delivery_checks.delivery_routes),
         ("ops page files", ui_checks.static_files),
         ("metrics", route_checks.metrics),

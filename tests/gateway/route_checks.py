@@ -249,3 +249,73 @@ def websocket_route(t, c):
     r = c.request("GET", "/api/experiments/ws", token=t.token("abx_reader", org="acme"))
     t.status("a plain GET of /api/experiments/ws", r, 426)
     t.check("… says Upgrade: websocket", r.headers.get("upgrade") == "websocket", r.headers)
+
+
+def ops_page(t, c):
+    """The routes of the ops page (/ui/): /api/me, the lifecycle buttons, approvals, the audit log
+    and its verification, the jobs."""
+    t.status("/api/me without a token", c.request("GET", "/api/me"), 401)
+    mk = t.token("abx_experimenter", org="acme")
+    r = c.request("GET", "/api/me", token=mk)
+    me = r.json or {}
+    t.check("/api/me as acme's experimenter: role, subject, organization, rights",
+            r.status == 200 and me.get("role") == "abx_experimenter" and me.get("subject") == "tester"
+            and me.get("organization") == "acme" and {"key": "acme", "name": "acme"} in me.get("organizations", [])
+            and "experiments:lifecycle" in me.get("rights", []) and "experiments:admin" not in me.get("rights", [])
+            and me.get("superuser") is False, repr(r))
+    r = c.request("GET", "/api/me", token=t.token("abx_service"))
+    t.check("/api/me as a service: its three rights, no organization",
+            r.status == 200 and r.json.get("rights") == ["experiments:assign", "experiments:events:write",
+                                                        "experiments:winner:read"]
+            and r.json.get("organization") is None, repr(r))
+    body = {"name": "Ops Page Cycle", "variants": [{"name": "A", "traffic_share": 50, "is_control": True},
+                                                   {"name": "B", "traffic_share": 50}]}
+    r = c.request("POST", "/api/experiments", token=mk, body=body)
+    t.status("create for the round trip", r, 201)
+    xid = str((r.json or {}).get("id"))
+    t.status("start", c.request("POST", f"/api/experiments/{xid}/start", token=mk), 200)
+    r = c.request("POST", f"/api/experiments/{xid}/pause", token=mk)
+    t.check("pause: the document, paused", r.status == 200 and r.json.get("status") == "paused"
+            and r.json["variants"][0].get("variant_id") == "a", repr(r))
+    r = c.request("POST", f"/api/experiments/{xid}/pause", token=mk)
+    t.check("pausing twice: 409 (55000)", r.status == 409 and r.json.get("code") == "55000", repr(r))
+    r = c.request("POST", "/api/experiments/ops-page-cycle/resume", token=mk)
+    t.check("resume by code: running", r.status == 200 and r.json.get("status") == "running", repr(r))
+    r = c.request("POST", f"/api/experiments/{xid}/complete", token=mk)
+    t.check("complete", r.status == 200 and r.json.get("status") == "completed", repr(r))
+    t.status("a marketing user may not archive", c.request("POST", f"/api/experiments/{xid}/archive", token=mk), 403)
+    r = c.request("POST", f"/api/experiments/{xid}/archive", token=t.token("abx_admin", org="acme"))
+    t.check("an ops admin archives", r.status == 200 and r.json.get("status") == "archived", repr(r))
+    r = c.request("GET", "/api/experiments?status=archived&q=PAGE%20cycle", token=mk)
+    t.check("list ?status=archived&q=: found, with type and promoted",
+            r.status == 200 and [e["code"] for e in r.json["experiments"]] == ["ops-page-cycle"]
+            and r.json["experiments"][0]["type"] == "ab" and r.json["experiments"][0]["promoted"] is False, repr(r))
+    analyst = t.token("abx_analyst", org="acme")
+    r = c.request("GET", "/api/audit?experiment=ops-page-cycle&action=experiment.&limit=3", token=analyst)
+    entries = (r.json or {}).get("entries", [])
+    t.check("audit filtered by experiment and action prefix, newest first, paged",
+            r.status == 200 and [e["action"] for e in entries] == ["experiment.archive", "experiment.complete",
+                                                                   "experiment.resume"]
+            and all(e["experiment"] == "ops-page-cycle" and e["organization"] == "acme" for e in entries)
+            and isinstance(r.json.get("next_before"), int), repr(r))
+    r2 = c.request("GET", f"/api/audit?experiment=ops-page-cycle&before={r.json['next_before']}", token=analyst)
+    t.check("… the next page goes on from next_before",
+            r2.status == 200 and [e["action"] for e in r2.json["entries"]][:2] == ["experiment.pause", "experiment.start"]
+            and r2.json["next_before"] is None, repr(r2))
+    r = c.request("GET", "/api/audit?from=yesterday", token=analyst)
+    t.check("audit with a malformed from: 400 naming query.from",
+            r.status == 400 and "query.from" in r.json.get("message", ""), repr(r))
+    t.status("audit needs audit:read", c.request("GET", "/api/audit", token=mk), 403)
+    r = c.request("GET", "/api/audit/verify", token=t.token("abx_analyst"))
+    t.check("audit/verify: the chain is intact", r.status == 200 and r.json.get("ok") is True
+            and r.json.get("broken_seq") is None and r.json.get("head_seq", 0) > 0, repr(r))
+    r = c.request("GET", "/api/jobs?limit=5", token=t.token("abx_analyst"))
+    t.check("jobs: the built-in jobs, runs listed",
+            r.status == 200 and any(j["name"] == "auto_promotion" for j in r.json.get("jobs", []))
+            and isinstance(r.json.get("runs"), list), repr(r))
+    r = c.request("POST", "/api/monitoring/experiments/ops-page-cycle/reject", token=mk, body={})
+    t.check("reject without a reason: 400 naming body.reason, in the envelope",
+            r.status == 400 and r.json.get("success") is False and "body.reason" in r.json.get("message", ""), repr(r))
+    r = c.request("POST", "/api/monitoring/experiments/ops-page-cycle/approve", token=mk)
+    t.check("approve without a pending request: 404 in the envelope",
+            r.status == 404 and r.json.get("success") is False, repr(r))
