@@ -62,7 +62,6 @@ SELECT abx.create_experiment(t.spec('ops_b_run', '{"name": "Rival checkout", "ki
 SELECT abx.start('ops_b_run', 'opsb')->>'status' AS ops_b_run;
 SELECT variant IS NOT NULL AS assigned FROM abx.assign('ops_run', 's1', '{}', 'opsa');
 
-SELECT count(*) AS organizations FROM abx.organizations \gset
 SET SESSION AUTHORIZATION ops_gw;
 
 -- ---------------------------------------------------------------------------------------------
@@ -76,20 +75,22 @@ SELECT t.ops('http_me', 'ops_multi') AS multi_without_org;
 SELECT t.ops('http_me', 'ops_multi', 'opsb') -> 'organization' AS multi_for_opsb;
 -- A group role acting for the JWT's org claim (no membership needed): that organization.
 SELECT t.ops('http_me', 'abx_experimenter', claim_org => 'opsb') - 'rights' AS jwt_org;
--- A platform ops admin may pick any organization; a platform analyst none.
-SELECT m -> 'organization' AS organization, m -> 'rights' AS rights,
-       jsonb_array_length(m -> 'organizations') = :organizations AS all_organizations,
-       m -> 'organizations' @> '[{"key": "opsa", "name": "Ops A"}, {"key": "opsb", "name": "Ops B"}]' AS both
-  FROM t.ops('http_me', 'ops_platform') m;
+-- Platform roles act without organization and may pick none: abx.organization naming one they
+-- are no member of is refused, so none is offered (the ops admin as much as the analyst).
+SELECT t.ops('http_me', 'ops_platform') - 'subject' AS platform_admin;
+SELECT t.ops('http_me', 'ops_platform', 'opsa') AS platform_admin_for_opsa;
 SELECT t.ops('http_me', 'ops_platform_analyst') -> 'organizations' AS platform_analyst_organizations;
 -- Refusals: another organization's x-org-id, a role outside abx, an unknown query field.
 SELECT t.ops('http_me', 'ops_exp', 'opsb');
 SELECT t.ops('http_me', 'ops_nobody');
 SELECT t.ops('http_me', 'ops_exp', 'opsa', query => '{"verbose": "1"}');
 RESET SESSION AUTHORIZATION;
--- A superuser holds every right; its list is every right abx has (so a new right is listed here).
-SELECT abx.http_me('{}', '{}', 'null') ->> 'superuser' AS superuser,
-       abx.http_me('{}', '{}', 'null') -> 'rights' AS every_right;
+-- A superuser holds every right (its list is every right abx has, so a new right shows here) and
+-- may act for every organization.
+SELECT m ->> 'superuser' AS superuser, m -> 'rights' AS every_right,
+       jsonb_array_length(m -> 'organizations') = (SELECT count(*) FROM abx.organizations) AS all_organizations,
+       m -> 'organizations' @> '[{"key": "opsa", "name": "Ops A"}, {"key": "opsb", "name": "Ops B"}]' AS both
+  FROM abx.http_me('{}', '{}', 'null') m;
 
 -- The rights /api/me lists are the ones the functions grant: per role and right, a call guarded
 -- by that right is refused naming it exactly when the right is not listed. Each call rolls back.
@@ -302,7 +303,17 @@ SELECT t.ops('http_audit', 'ops_rival', 'opsa');
 SELECT count(*) > 0 AS some, bool_and(e -> 'organization' = 'null') AS only_without_organization
   FROM jsonb_array_elements(t.ops('http_audit', 'ops_platform_analyst', query => '{"limit": "1000"}') -> 'entries') e;
 -- Refusals and policy denials belong to no organization (docs/security.md §3): the platform's
--- page lists them with outcome=denied, policy.deny included.
+-- page lists them with outcome=denied, policy.deny included. A background worker appends them
+-- (they outlive the refused transaction): the last one is waited for before comparing.
+BEGIN;
+SET LOCAL ROLE ops_exp;
+SET LOCAL abx.organization = 'opsa';
+SET LOCAL request.id = 'ops-last-refusal';
+\set VERBOSITY terse
+SELECT abx.http_jobs('{}', '{}', 'null');
+\set VERBOSITY default
+ROLLBACK;
+SELECT t.wait_for($$SELECT EXISTS (SELECT FROM abx.audit_log WHERE request_id = 'ops-last-refusal')$$) AS refusals_written;
 SELECT count(*) > 0 AS some, bool_and(e ->> 'outcome' = 'denied') AS all_denied,
        count(*) FILTER (WHERE e ->> 'action' = 'policy.deny') > 0 AS policy_denials
   FROM jsonb_array_elements(t.ops('http_audit', 'ops_platform_analyst', query => '{"outcome": "denied", "limit": "1000"}') -> 'entries') e;
@@ -318,8 +329,13 @@ SELECT f AS query, t.ops('http_audit', 'ops_analyst', 'opsa', query => f) AS ref
                     '{"page": "2"}']::jsonb[]) f;
 
 -- GET /api/audit/verify: the chain; refused acting for an organization (it spans all of them).
-SELECT t.ops('http_audit_verify', 'ops_platform_analyst') - 'checked' - 'head_seq' - 'head_hash' AS verified,
-       (t.ops('http_audit_verify', 'ops_platform_analyst') ->> 'head_seq')::bigint = (SELECT max(seq) FROM abx.audit_log) AS head_is_last;
+-- (Refusals are appended by a background worker, so the head may move on between two reads: the
+-- head reported is checked against the log's entry at that seq.)
+SELECT max(seq) AS seq_before FROM abx.audit_log \gset
+SELECT v - 'checked' - 'head_seq' - 'head_hash' AS verified,
+       (v ->> 'head_seq')::bigint >= :seq_before AS head_is_current,
+       v ->> 'head_hash' = (SELECT encode(a.hash, 'hex') FROM abx.audit_log a WHERE a.seq = (v ->> 'head_seq')::bigint) AS head_is_that_entry
+  FROM t.ops('http_audit_verify', 'ops_platform_analyst') v;
 SELECT t.ops('http_audit_verify', 'ops_analyst', 'opsa');
 SELECT t.ops('http_audit_verify', 'ops_exp', 'opsa');
 

@@ -25,7 +25,8 @@ COMMENT ON FUNCTION abx.approve(text, text, text) IS
 -- GET /api/me (no right: any working role, so the page can refuse tokens that cannot use it).
 -- organizations: those the role may act for, for the page's switcher (x-org-id): its
 -- memberships and the organization of the call (a JWT's org claim needs no membership); a
--- superuser or a platform ops admin (experiments:admin, bound to none) gets all of them.
+-- superuser gets all of them. A platform ops admin gets its memberships only: abx.organization
+-- naming any other is refused (docs/security.md §3), so the switcher must not offer it.
 CREATE FUNCTION abx.http_me(path jsonb, query jsonb, body jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
@@ -35,8 +36,7 @@ DECLARE
 BEGIN
     PERFORM abx.http_args(path, query, body, NULL, NULL, ARRAY['orgId']);
     me := abx.session_access();
-    everything := (me ->> 'superuser')::boolean
-        OR (NOT (me ->> 'bound')::boolean AND me -> 'rights' ? 'experiments:admin');
+    everything := (me ->> 'superuser')::boolean;
     RETURN jsonb_build_object('role', me -> 'role', 'subject', me -> 'subject',
         'organization', me -> 'organization',
         'organizations', (SELECT coalesce(jsonb_agg(jsonb_build_object('key', o.key, 'name', o.name) ORDER BY o.key), '[]')
