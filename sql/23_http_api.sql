@@ -381,7 +381,7 @@ SELECT t.http('http_promotion_eligibility', 'abx_reader', path => '{"name": "h_p
 -- Promote: a person's promotion of the winner, eligible under the policy and body.config.
 SELECT t.http('http_promote', 'abx_reader', path => '{"name": "h_promo"}', org => 'shop', body => '{}');
 SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "h_promo"}', org => 'shop', body => '{"promotionType": "auto"}');
-SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "h_promo"}', org => 'shop', body => '{"reason": "x"}');
+SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "h_promo"}', org => 'shop', body => '{"because": "x"}');
 SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "h_promo"}', org => 'shop', body => '{"config": {"minSampleSize": "10"}}');
 SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "h_promo"}', org => 'shop', body => '{"config": {"minConfidenceLevel": 99}}');
 SELECT t.http('http_promote', 'abx_experimenter', path => '{"name": "no-such"}', org => 'shop', body => '{}');

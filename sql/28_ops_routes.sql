@@ -202,6 +202,9 @@ SELECT t.fill('ops_promo', 'opsa') > 0 AS filled;
 SELECT count(*) > 0 AS aggregated FROM abx.aggregate('ops_promo', 'opsa');
 SELECT o->>'action' AS asked FROM jsonb_array_elements(abx.auto_promote()) o WHERE o->>'experiment' = 'ops_promo';
 SET SESSION AUTHORIZATION ops_gw;
+-- The eligibility says that a promotion waits for approval (the page offers approve and reject then).
+SELECT (t.ops('http_promotion_eligibility', 'ops_analyst', 'opsa', '{"name": "ops_promo"}') #> '{data,pendingApproval}') - 'id' - 'requestedAt' AS pending;
+SELECT t.ops('http_promotion_eligibility', 'ops_rival', 'opsb', '{"name": "ops_promo"}') AS other_organization;
 SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}');
 SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{}');
 SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "  "}');
@@ -210,6 +213,7 @@ SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => 
 SELECT t.ops('http_reject', 'ops_analyst', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "x"}');
 SELECT t.ops('http_reject', 'ops_rival', 'opsb', '{"name": "ops_promo"}', body => '{"reason": "x"}');
 SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "not during the sale"}') #- '{data,approvalId}' AS rejected;
+SELECT t.ops('http_promotion_eligibility', 'ops_analyst', 'opsa', '{"name": "ops_promo"}') #> '{data,pendingApproval}' AS pending_after_reject;
 SELECT t.ops('http_approve', 'ops_exp', 'opsa', '{"name": "ops_promo"}');
 RESET SESSION AUTHORIZATION;
 SELECT o->>'action' AS asked_again FROM jsonb_array_elements(abx.auto_promote()) o WHERE o->>'experiment' = 'ops_promo';
@@ -217,7 +221,12 @@ SET SESSION AUTHORIZATION ops_gw;
 SELECT t.ops('http_approve', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "sale is over"}')
        #- '{data,approvalId}' #- '{data,promotionId}' AS approved;
 SELECT t.ops('http_rollback', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "refunds up"}') -> 'success' AS rolled_back;
+-- A person's promotion carries its reason (0.6.0), kept as the winner's reason.
+SELECT t.ops('http_promote', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "refunds are back to normal", "promotedBy": "pm"}')
+       #> '{data,promotion,reason}' AS promoted_with_reason;
+SELECT t.ops('http_promote', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": 5}') AS reason_must_be_text;
 RESET SESSION AUTHORIZATION;
+SELECT winner_reason FROM abx.experiments WHERE code = 'ops_promo';
 SELECT status, decided_by, reason FROM abx.approvals
  WHERE experiment_id = (SELECT id FROM abx.experiments WHERE code = 'ops_promo') ORDER BY id;
 -- The audit log keeps each reason and the JWT subject that acted.
@@ -328,7 +337,8 @@ SELECT f AS query, t.ops('http_audit', 'ops_analyst', 'opsa', query => f) AS ref
                     '{"limit": "1001"}', '{"limit": "ten"}', '{"before": "0"}', '{"outcome": "maybe"}',
                     '{"page": "2"}']::jsonb[]) f;
 
--- GET /api/audit/verify: the chain; refused acting for an organization (it spans all of them).
+-- GET /api/audit/verify: the chain. Acting for an organization: whether the whole chain holds,
+-- with the organization's own entries counted, no head (the chain spans every organization).
 -- (Refusals are appended by a background worker, so the head may move on between two reads: the
 -- head reported is checked against the log's entry at that seq.)
 SELECT max(seq) AS seq_before FROM abx.audit_log \gset
@@ -336,7 +346,10 @@ SELECT v - 'checked' - 'head_seq' - 'head_hash' AS verified,
        (v ->> 'head_seq')::bigint >= :seq_before AS head_is_current,
        v ->> 'head_hash' = (SELECT encode(a.hash, 'hex') FROM abx.audit_log a WHERE a.seq = (v ->> 'head_seq')::bigint) AS head_is_that_entry
   FROM t.ops('http_audit_verify', 'ops_platform_analyst') v;
-SELECT t.ops('http_audit_verify', 'ops_analyst', 'opsa');
+SELECT v - 'checked' AS verified_for_opsa,
+       (v ->> 'checked')::bigint = (SELECT count(*) FROM abx.audit_log a JOIN abx.organizations o ON o.id = a.organization_id
+                                     WHERE o.key = 'opsa') AS counts_opsa_entries
+  FROM t.ops('http_audit_verify', 'ops_analyst', 'opsa') v;
 SELECT t.ops('http_audit_verify', 'ops_exp', 'opsa');
 
 -- ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def create_with_errors_fixed():
     b.fill("#f-variants-1-key", "control")
     b.click("#submit-experiment")
     msg = b.text_of("#f-variants-1-key ~ .field-error", contains="duplicate")
-    b.check("the server's error is shown at the field it names", "variants[1].key" in msg, msg)
+    b.check("the server's error is shown at the field it names", "Variant 2, key" in msg, msg)
     b.check("the form's error summary is readable", "request was refused" in b.find("#form-status").text,
             b.find("#form-status").text)
     b.shot("create-server-error-at-field")

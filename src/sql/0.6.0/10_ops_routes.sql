@@ -265,11 +265,30 @@ $$;
 -- GET /api/audit/verify (audit:read): abx.verify_audit(), which refuses sessions acting for an
 -- organization (the chain spans every organization).
 CREATE FUNCTION abx.http_audit_verify(path jsonb, query jsonb, body jsonb) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
+DECLARE
+    org bigint;
+    v jsonb;
+    own boolean;
 BEGIN
     PERFORM abx.http_args(path, query, body, 'audit:read', 'abx.http_audit_verify', ARRAY['orgId']);
-    RETURN (SELECT to_jsonb(v) FROM abx.verify_audit() v);
+    org := abx.session_organization_id();
+    IF org IS NULL THEN
+        RETURN (SELECT to_jsonb(x) FROM abx.verify_audit() x);
+    END IF;
+    -- One chain holds every organization's entries. A tenant's auditor is told whether it holds
+    -- (its own entries are only as trustworthy as the whole chain), and where it breaks only when
+    -- the broken entry is the tenant's own; the head and the other entries are not theirs to see.
+    v := abx.as_owner('SELECT to_jsonb(x) FROM abx.verify_audit() x');
+    own := EXISTS (SELECT 1 FROM abx.audit_log a WHERE a.seq = (v ->> 'broken_seq')::bigint AND a.organization_id = org);
+    RETURN jsonb_build_object(
+        'ok', v -> 'ok', 'scope', 'organization',
+        'checked', (SELECT count(*) FROM abx.audit_log a WHERE a.organization_id = org),
+        'broken_seq', CASE WHEN own THEN v -> 'broken_seq' END,
+        'reason', CASE WHEN (v ->> 'ok')::boolean THEN NULL WHEN own THEN v -> 'reason'
+                       ELSE to_jsonb('an entry of another organization or of the platform is broken; a platform auditor sees which'::text) END,
+        'head_seq', NULL, 'head_hash', NULL);
 END
 $$;
 

@@ -33,6 +33,14 @@ export function pct(x, digits = 2) {
   return x === null || x === undefined || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(digits)} %`;
 }
 
+// A probability: "> 99.9 %" rather than a rounded "100.0 %" that would claim certainty.
+export function prob(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '–';
+  if (x > 0.999) return '> 99.9 %';
+  if (x < 0.001) return '< 0.1 %';
+  return pct(x, 1);
+}
+
 export function num(x, digits = 3) {
   if (x === null || x === undefined || Number.isNaN(x)) return '–';
   if (Number.isInteger(x)) return x.toLocaleString('en-US');

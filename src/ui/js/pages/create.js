@@ -5,7 +5,7 @@
 import {api, enc} from '../api.js';
 import {errorBox, h, mount} from '../dom.js';
 import {go, notify} from '../app.js';
-import {field, clearErrors, showFieldError, metricRow, variantRow, renumber} from './form_parts.js';
+import {clearErrors, field, humanize, metricRow, renumber, showFieldError, variantRow} from './form_parts.js';
 
 const EDITABLE_RUNNING = new Set(['name', 'description', 'targeting', 'coverage', 'metrics', 'winner_policy', 'variants']);
 
@@ -185,7 +185,7 @@ export async function render(main, {code}) {
     const {spec, errors} = collect();
     if (errors.length) {
       errors.forEach(([path, message]) => showFieldError(form, path, message));
-      mount(status, errorBox({title: 'Please fix:', message: `${errors.length} field${errors.length > 1 ? 's' : ''} need${errors.length > 1 ? '' : 's'} attention (marked below).`}));
+      mount(status, errorBox({title: 'Please fix:', message: errors.map(([path, m]) => `${humanize(path)}: ${m}`).join(' · ')}));
       form.querySelector('[aria-invalid=true]')?.focus();
       return;
     }

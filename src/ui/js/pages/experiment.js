@@ -101,7 +101,8 @@ export async function render(main, {code}) {
   const close = subscribe(doc.code, async (msg) => {
     if (msg.type === 'winner') notify(`Live: winner of ${msg.experimentCode} is now ${msg.winnerVariantKey || 'none'}.`, 'ok');
     if (msg.type === 'status') notify(`Live: ${msg.experimentCode} is now ${msg.status}.`, 'ok');
-    if (msg.type === 'results') await results.refresh(doc);
+    // New figures change the eligibility too; a status or winner change changes everything.
+    if (msg.type === 'results') await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
     else await reload();
   }, (state, detail) => {
     live.textContent = state === 'live' ? '● live' : `${state}${detail ? `: ${detail}` : ''}`;

@@ -86,6 +86,18 @@ export function clearErrors(form) {
 
 // Shows `message` at the input of `path`, or at the nearest enclosing part of the form
 // ("variants[1].config.color" → the config of variant 2; "variants" → the variants list).
+// "variants[1].key" → "Variant 2, key": the page's words for a document path.
+export function humanize(path) {
+  return path
+    .replace(/^variants\[(\d+)\]/, (_, i) => `Variant ${+i + 1},`)
+    .replace(/^metrics\.primary/, 'Primary metric,')
+    .replace(/^metrics\.secondary\[(\d+)\]/, (_, i) => `Secondary metric ${+i + 1},`)
+    .replace(/^metrics\.guardrails\[(\d+)\]/, (_, i) => `Guardrail ${+i + 1},`)
+    .replace(/^winner_policy\./, 'Winner policy, ')
+    .replace(/^variants$/, 'Variants')
+    .replace(/[._]/g, ' ').replace(/,$/, '').replace(/^./, (c) => c.toUpperCase());
+}
+
 export function showFieldError(form, path, message) {
   let p = path;
   let target = null;
@@ -98,7 +110,7 @@ export function showFieldError(form, path, message) {
   }
   if (!target) target = form;
   const id = `${target.id || 'form'}-error`;
-  const msg = h('p', {class: 'field-error', id}, `${path}: ${message}`);
+  const msg = h('p', {class: 'field-error', id}, `${humanize(path)}: ${message}`);
   if (target.matches('input, select, textarea')) {
     target.setAttribute('aria-invalid', 'true');
     target.setAttribute('aria-describedby', `${target.getAttribute('aria-describedby') || ''} ${id}`.trim());

@@ -1,7 +1,7 @@
 // Promotion: eligibility with every safety check, promote / approve / reject / roll back with a
 // reason, and the history. Seed 001's routes (/api/monitoring/experiments/:name/...).
 import {can, enc, monitoring, session} from '../api.js';
-import {empty, errorBox, h, loading, mount, pct, when} from '../dom.js';
+import {empty, errorBox, h, loading, mount, when} from '../dom.js';
 import {notify} from '../app.js';
 
 const STATUS_TEXT = {passed: '✓ passed', failed: '✗ failed', not_configured: '– not required', not_evaluable: '… not evaluable yet'};
@@ -77,15 +77,15 @@ export function promotionSection(onChange) {
           h('th', {scope: 'row'}, k.replace(/_/g, ' ')), h('td', {}, STATUS_TEXT[c.status] || c.status), h('td', {}, c.detail || ''))))),
       actions.children.length ? h('div', {class: 'promote-form'}, h('label', {for: 'promotion-reason'}, 'Reason '), reason, actions) : null,
       status);
+    // Seed 001's history: newest first, confidence and improvement in percent.
     const rows = (hist.data && hist.data.history) || [];
-    mount(history, rows.length ? h('table', {class: 'history', id: 'history-table'},
+    const percent = (x) => (x === null || x === undefined ? '–' : `${x} %`);
+    mount(history, rows.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'history', id: 'history-table'},
       h('thead', {}, h('tr', {}, ['Promoted', 'Variant', 'Type', 'By', 'Confidence', 'Improvement', 'Rolled back'].map((t) => h('th', {scope: 'col'}, t)))),
       h('tbody', {}, rows.map((p) => h('tr', {},
-        h('td', {}, when(p.promoted_at || p.promotedAt)), h('td', {}, p.winner || p.promotedVariantName),
-        h('td', {}, p.type || p.promotionType), h('td', {}, p.promoted_by || p.promotedBy || ''),
-        h('td', {}, p.confidence !== undefined && p.confidence !== null ? pct(p.confidence, 1) : '–'),
-        h('td', {}, p.improvement !== undefined && p.improvement !== null ? pct(p.improvement, 1) : '–'),
-        h('td', {}, p.rolled_back_at ? `${when(p.rolled_back_at)} by ${p.rolled_back_by}: ${p.rollback_reason || ''}` : ''))))) : empty('Never promoted.'));
+        h('td', {}, when(p.promotedAt)), h('td', {}, p.promotedVariantName), h('td', {}, p.promotionType),
+        h('td', {}, p.promotedBy || ''), h('td', {}, percent(p.confidence)), h('td', {}, percent(p.improvement)),
+        h('td', {class: 'rollback'}, p.rollbackAt ? `${when(p.rollbackAt)} by ${p.rolledBackBy}: ${p.rollbackReason || ''}` : '')))))) : empty('Never promoted.'));
   }
   return {section, refresh};
 }

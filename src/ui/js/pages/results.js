@@ -2,7 +2,7 @@
 // table a statistician expects per metric, and the charts over the looks.
 import {api, enc} from '../api.js';
 import {chartBox, chartsAvailable, banditCharts, meanChart, sequentialChart} from '../charts.js';
-import {empty, errorBox, h, interval, loading, mount, num, pct, pval} from '../dom.js';
+import {empty, errorBox, h, interval, loading, mount, num, pct, prob, pval} from '../dom.js';
 
 export function resultsSection() {
   const summary = h('div', {id: 'insight', 'aria-live': 'polite'}, loading());
@@ -41,7 +41,7 @@ function drawSummary(box, insights, results) {
   else if (srm.mismatch) flags.push(h('li', {class: 'bad', id: 'srm-status'}, `Sample ratio mismatch: p = ${pval(srm.p_value)} < ${srm.threshold}. The split is not what the weights say: do not trust the results until the cause is found.`));
   else flags.push(h('li', {class: 'ok', id: 'srm-status'}, `No sample ratio mismatch (p = ${pval(srm.p_value)}).`));
   for (const f of insights.fail_fast || [])
-    flags.push(h('li', {class: 'bad fail-fast'}, `Fail fast: ${f.variant} is ${pct(f.prob_worse_than_best, 1)} likely worse than ${f.best} on ${f.metric}.`));
+    flags.push(h('li', {class: 'bad fail-fast'}, `Fail fast: ${f.variant} is ${prob(f.prob_worse_than_best)} likely worse than ${f.best} on ${f.metric}: consider stopping it.`));
   for (const g of insights.guardrail_failures || [])
     flags.push(h('li', {class: 'bad guardrail'}, `Guardrail ${g.metric || ''} failed for ${g.variant || ''}${g.p_value !== undefined ? ` (p = ${pval(g.p_value)})` : ''}.`));
   for (const w of insights.warnings || []) flags.push(h('li', {class: 'warn'}, typeof w === 'string' ? w : JSON.stringify(w)));
@@ -52,8 +52,8 @@ function drawSummary(box, insights, results) {
 
 const COLUMNS = [
   ['Variant'], ['n', 'subjects in the analysis'], ['Rate / mean'], ['95 % interval'], ['Lift'], ['Lift interval'],
-  ['p', 'fixed-horizon p-value (Holm-adjusted in brackets)'], ['Always-valid p', 'sequential (mSPRT): valid at every look'],
-  ['Chance to beat control', 'Bayesian'], ['P(best)', 'Bayesian'],
+  ['p', 'fixed-horizon p-value, and Holm-adjusted over the family'], ['Always-valid p', 'sequential (mSPRT): valid at every look'],
+  ['Beats control', 'Bayesian chance to beat the control'], ['P(best)', 'Bayesian'],
 ];
 
 function drawTables(box, rows, doc) {
@@ -75,12 +75,13 @@ function drawTables(box, rows, doc) {
         h('td', {}, num(r.n)),
         h('td', {}, f(r.mean)),
         h('td', {}, interval(r.mean_lower, r.mean_upper, f)),
-        h('td', {}, r.is_control ? '' : `${pct(r.rel_lift, 1)} (${rate ? pct(r.abs_lift) + ' abs' : num(r.abs_lift) + ' abs'})`),
+        h('td', {}, r.is_control ? '' : [pct(r.rel_lift, 1), h('div', {class: 'muted'}, `${rate ? pct(r.abs_lift) : num(r.abs_lift)} abs.`)]),
         h('td', {}, r.is_control ? '' : interval(r.rel_lift_lower, r.rel_lift_upper, (x) => pct(x, 1))),
-        h('td', {}, r.is_control ? '' : `${pval(r.p_value)}${r.p_value_holm !== null && r.p_value_holm !== undefined ? ` (${pval(r.p_value_holm)})` : ''}`),
+        h('td', {}, r.is_control ? '' : [pval(r.p_value), r.p_value_holm !== null && r.p_value_holm !== undefined
+          ? h('div', {class: 'muted', title: 'Holm-adjusted'}, `Holm ${pval(r.p_value_holm)}`) : null]),
         h('td', {}, r.is_control ? '' : pval(r.seq_p_value)),
-        h('td', {}, r.is_control ? '' : pct(r.chance_to_beat_control, 1)),
-        h('td', {}, pct(r.prob_best, 1)))))),
+        h('td', {}, r.is_control ? '' : prob(r.chance_to_beat_control)),
+        h('td', {}, prob(r.prob_best)))))),
     mrows.some((r) => r.note) ? h('p', {class: 'muted'}, mrows.filter((r) => r.note).map((r) => `${r.variant}: ${r.note}`).join(' · ')) : null);
   }));
 }

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""End-to-end scenarios of the ops page in headless Chromium, against the cluster and abx-http
+that tests/shell/ops_page.sh started. Each step depends on the ones before: a failed step stops
+the run (with its screenshot)."""
+import os
+import subprocess
+import sys
+
+from selenium.webdriver.common.keys import Keys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from browser import Browser  # noqa: E402
+
+BASE = os.environ["ABX_UI_URL"]
+MARKETING = os.environ["ABX_UI_MARKETING_TOKEN"]
+ADMIN = os.environ["ABX_UI_ADMIN_TOKEN"]
+SERVICE = os.environ["ABX_UI_SERVICE_TOKEN"]
+INTERNAL = os.environ["ABX_UI_INTERNAL_TOKEN"]
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+CODE = "checkout-cta"
+
+b = Browser(BASE, os.environ.get("ABX_UI_SCREENSHOTS", "build/ui-screenshots"))
+d = b.driver
+windows = {}
+
+
+def sign_in_with_keyboard():
+    b.open("")
+    token = b.el("#token")
+    b.check("the sign-in page puts the focus on the token field", d.switch_to.active_element == token)
+    token.send_keys(MARKETING)
+    d.switch_to.active_element.send_keys(Keys.TAB)
+    b.check("Tab reaches the Sign in button", d.switch_to.active_element.text == "Sign in")
+    d.switch_to.active_element.send_keys(Keys.ENTER)
+    b.text_of("main h1", contains="Experiments")
+    b.text_of("#experiment-list", contains="No active experiments")
+    b.check("the empty list says so", "No active experiments yet" in b.find("#experiment-list").text)
+    b.check("marketing sees New experiment", b.find("#new-experiment") is not None)
+    b.check("the header names the role", "experimenter" in b.find(".who").text, b.find(".who").text)
+    b.shot("signed-in-empty-list")
+    windows["marketing"] = d.current_window_handle
+
+
+def create_with_errors_fixed():
+    b.click("#new-experiment")
+    b.fill("#f-name", "Checkout CTA")
+    b.fill("#f-code", CODE)
+    b.fill("#f-description", "A bolder checkout button converts more visitors")
+    b.fill("#f-variants-0-weight", "50")
+    b.fill("#f-variants-1-weight", "40")
+    b.fill("#f-variants-1-config", '{"label": "Pay now"')
+    b.fill("#f-metrics-primary-event", "purchase")
+    b.fill("#f-winner_policy-min_assignments", "300")
+    b.fill("#f-winner_policy-pick_after_hours", "0")
+    b.click("#submit-experiment")
+    msg = b.text_of("[data-field=variants] + .field-error", contains="add up to 90")
+    b.check("weights adding up to 90 % are refused at the variants", "not 100 %" in msg, msg)
+    b.check("the weight total is marked", "bad" in b.find("#weight-total").get_attribute("class"))
+    b.check("a config that is not JSON is refused at its field",
+            b.find("#f-variants-1-config").get_attribute("aria-invalid") == "true")
+    b.shot("create-client-errors")
+    # Fixed; but the second variant now has the control's key: the server refuses it, and the
+    # page shows the server's message at that variant's key.
+    b.fill("#f-variants-1-weight", "50")
+    b.fill("#f-variants-1-config", '{"label": "Pay now"}')
+    b.fill("#f-variants-1-key", "control")
+    b.click("#submit-experiment")
+    msg = b.text_of("#f-variants-1-key ~ .field-error", contains="duplicate")
+    b.check("the server's error is shown at the field it names", "Variant 2, key" in msg, msg)
+    b.check("the form's error summary is readable", "request was refused" in b.find("#form-status").text,
+            b.find("#form-status").text)
+    b.shot("create-server-error-at-field")
+    b.fill("#f-variants-1-key", "treatment")
+    b.click("#submit-experiment")
+    b.wait(lambda: d.current_url.endswith(f"#/experiments/{CODE}"), what="the experiment page")
+    b.text_of("#status", contains="draft")
+    b.check("the new experiment is a draft", True)
+    b.shot("created-draft")
+
+
+def start():
+    b.click("#action-start")
+    b.text_of("#status", contains="running")
+    b.check("Start makes it running", True)
+    b.text_of("#live-state", contains="live")
+    b.check("the page is subscribed to live updates", True)
+
+
+def traffic_and_results():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/simulate_traffic.py"), BASE, CODE,
+                          "--token", SERVICE, "--internal-token", INTERNAL, "--subjects", "500",
+                          "--waves", "4", "--rate", "control=0.08", "--rate", "treatment=0.2"],
+                         capture_output=True, text=True, timeout=300)
+    b.check("the simulated traffic ran over HTTP", out.returncode == 0, out.stderr[-300:])
+    print("# " + out.stdout.strip())
+    # The results arrive through the WebSocket's results messages: no reload.
+    b.el('table.results[data-metric="conversion"] tr[data-variant="treatment"]', timeout=30)
+    row = b.find('table.results[data-metric="conversion"] tr[data-variant="treatment"]').text
+    b.check("the results table has the treatment's n, rate and interval", "%" in row and "…" in row, row)
+    b.check("the insight sentence names the leader", "treatment" in b.text_of("#insight-sentence"))
+    b.check("SRM status is shown", "sample ratio mismatch" in b.text_of("#srm-status").lower())
+    checks = [e.get_attribute("data-check") for e in b.all("#safety-checks tbody tr")]
+    b.check("eligibility lists every safety check", {"min_sample_size", "min_confidence", "srm_clean"} <= set(checks), checks)
+    b.shot("results-and-charts")
+
+
+def promote_seen_live_in_another_window():
+    d.switch_to.new_window("window")
+    windows["admin"] = d.current_window_handle
+    b.open(f"#token={ADMIN}")
+    b.text_of("main h1", contains="Experiments")
+    b.open(f"#/experiments/{CODE}")
+    b.text_of("#live-state", contains="live")
+    b.js("window.__noReload = 'kept'")
+    d.switch_to.window(windows["marketing"])
+    b.el("#promote")
+    b.fill("#promotion-reason", "Treatment converts 2.5 times better")
+    b.click("#promote")
+    b.text_of("#promoted", contains="treatment")
+    b.check("marketing promotes the winner with a reason", True)
+    d.switch_to.window(windows["admin"])
+    b.text_of("#promoted", contains="treatment", timeout=10)
+    b.check("the other window shows the promotion live (WebSocket)", True)
+    b.check("... without a reload", b.js("return window.__noReload") == "kept")
+    b.check("a live notice tells what changed", "Live:" in b.text_of("#notices", contains="Live:"))
+    b.shot("promotion-live-in-admin-window")
+
+
+def rollback_with_reason():
+    b.click("#rollback")
+    b.check("a rollback without a reason is refused in the page", "reason" in b.text_of("#promotion-status", contains="reason"))
+    b.fill("#promotion-reason", "Checkout errors rose after the promotion")
+    b.click("#rollback")
+    b.gone("#promoted")
+    b.check("the admin rolls back with a reason", True)
+    history = b.text_of("#history-table", contains="Checkout errors rose")
+    b.check("the history shows the rollback and its reason", "Checkout errors rose" in history, history)
+    d.switch_to.window(windows["marketing"])
+    b.gone("#promoted", timeout=10)
+    b.check("the marketing window sees the rollback live", True)
+    b.shot("rolled-back")
+
+
+def audit_page():
+    d.switch_to.window(windows["admin"])
+    b.click('#nav a[href="#/audit"]')
+    status = b.text_of("#chain-status", contains="chain")
+    b.check("the audit chain verifies", "verifies" in status and "ok" in b.find("#chain-status").get_attribute("class"), status)
+    b.fill("#audit-experiment", CODE)
+    b.click("#audit-filters button[type=submit]")
+    b.wait(lambda: "experiment=" in d.current_url and b.find("#audit-table"), what="the filtered log")
+    actions = {e.get_attribute("data-action") for e in b.all("#audit-table tbody tr")}
+    wanted = {"experiment.create", "experiment.start", "experiment.promote", "experiment.rollback"}
+    b.check("the audit page lists every step of the experiment", wanted <= actions, sorted(actions))
+    b.check("job runs are listed", b.find("#jobs-table") is not None or b.find("#jobs .empty") is not None)
+    b.shot("audit")
+
+
+def rbac_archive():
+    d.switch_to.window(windows["marketing"])
+    b.click("#action-complete")
+    d.switch_to.alert.accept()
+    b.text_of("#status", contains="completed")
+    b.check("marketing completes the experiment", True)
+    b.check("marketing is not shown Archive", b.find("#action-archive") is None)
+    b.shot("marketing-completed-no-archive")
+    d.switch_to.window(windows["admin"])
+    b.open(f"#/experiments/{CODE}")
+    b.text_of("#status", contains="completed")
+    b.click("#action-archive")
+    d.switch_to.alert.accept()
+    b.text_of("#status", contains="archived")
+    b.check("the ops admin archives it", True)
+    b.open("#/experiments?status=archived")
+    b.text_of("#experiment-list", contains=CODE)
+    b.check("the archived filter lists it", True)
+
+
+def narrow_screen():
+    d.switch_to.window(windows["admin"])
+    d.set_window_size(390, 844)
+    b.open(f"#/experiments/{CODE}")
+    b.el('table.results[data-metric="conversion"]')
+    overflow = b.js("return document.documentElement.scrollWidth - window.innerWidth")
+    b.check("the experiment page fits a 390 px screen (tables scroll inside)", overflow <= 1, overflow)
+    b.shot("narrow-experiment-page")
+    d.set_window_size(1280, 1000)
+
+
+def service_token_refused():
+    d.switch_to.window(windows["marketing"])
+    b.click("#sign-out")
+    b.fill("#token", SERVICE)
+    b.click("form.signin button[type=submit]")
+    msg = b.text_of("#signin-status", contains="cannot open")
+    b.check("a service token cannot open the page", "experiments:read" in msg, msg)
+    b.check("... and is not kept", b.js("return sessionStorage.getItem('abx.token')") is None)
+    b.shot("service-token-refused")
+
+
+STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, traffic_and_results,
+         promote_seen_live_in_another_window, rollback_with_reason, audit_page, rbac_archive,
+         narrow_screen, service_token_refused]
+
+try:
+    for step in STEPS:
+        try:
+            step()
+        except Exception as e:  # a failed step: its screenshot, then stop (the next ones need it)
+            b.check(f"step {step.__name__}", False, f"{type(e).__name__}: {e}"[:500])
+            print("# screenshot: " + b.shot(f"FAILED-{step.__name__}"))
+            break
+    for name, handle in windows.items():
+        d.switch_to.window(handle)
+        errors = b.js_errors()
+        b.check(f"no JavaScript error in the {name} window", not errors, errors[:3])
+finally:
+    b.quit()
+print(f"# screenshots: {b.shots}")
+print(f"ops page: {b.failures} failed")
+sys.exit(1 if b.failures else 0)
