@@ -27,7 +27,17 @@ psql -X -q -v ON_ERROR_STOP=1 -d ops >/dev/null <<SQL
 CREATE EXTENSION abx;
 SELECT abx.create_organization('acme', 'Acme Payments');
 SELECT abx.set_internal_token('$internal_token');
+-- A product manager working for two organizations (the page's organization switcher).
+SELECT abx.create_organization('globex', 'Globex Retail');
+CREATE ROLE multi_pm NOLOGIN;
+GRANT abx_experimenter TO multi_pm;
+SELECT abx.add_member('acme', 'multi_pm');
+SELECT abx.add_member('globex', 'multi_pm');
+CREATE ROLE abx_http LOGIN NOINHERIT;  -- the gateway's login (scripts/gateway.sh), which may act as multi_pm
+GRANT multi_pm TO abx_http;
+SELECT abx.create_experiment('{"code": "globex-banner", "name": "Globex banner", "variants": [{"key": "a"}, {"key": "b"}]}', 'globex');
 SQL
+
 gw_env="$(bash scripts/gateway.sh start $name)"
 source "$gw_env"
 token() { "$ABX_GATEWAY_BIN" token --config "$ABX_GATEWAY_CONFIG" --ttl 3600 "$@"; }
@@ -35,6 +45,7 @@ export ABX_UI_URL="$ABX_GATEWAY_URL"
 export ABX_UI_MARKETING_TOKEN="$(token --role abx_experimenter --org acme --sub pm-marie)"
 export ABX_UI_ADMIN_TOKEN="$(token --role abx_admin --org acme --sub ops-admin-sam)"
 export ABX_UI_SERVICE_TOKEN="$(token --role abx_service --org acme --sub checkout-service)"
+export ABX_UI_MULTI_ORG_TOKEN="$(token --role multi_pm --sub pm-multi)"
 export ABX_UI_INTERNAL_TOKEN="$internal_token"
 export ABX_UI_SCREENSHOTS="$ABX_ROOT/build/ui-screenshots"
 rm -rf "$ABX_UI_SCREENSHOTS"

@@ -4,7 +4,7 @@ import os
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -43,7 +43,10 @@ class Browser:
     # --- finding things -----------------------------------------------------------------------
     def wait(self, condition, timeout=15, what="condition"):
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda d: condition())
+            # The page redraws parts of itself (live updates): an element found a moment ago may be
+            # gone; the condition is then asked again.
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition())
         except TimeoutException:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
@@ -55,13 +58,17 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def el(self, css, timeout=15):
-        return self.wait(lambda: self.find(css) if self.find(css) and self.find(css).is_displayed() else None,
-                         timeout, f"element {css}")
+        def shown():
+            e = self.find(css)
+            return e if e is not None and e.is_displayed() else None
+        return self.wait(shown, timeout, f"element {css}")
 
     def text_of(self, css, timeout=15, contains=""):
-        self.wait(lambda: self.find(css) is not None and contains in self.find(css).text, timeout,
-                  f"{css} containing {contains!r}")
-        return self.find(css).text
+        def text():
+            e = self.find(css)
+            t = e.text if e is not None else None
+            return t if t is not None and contains in t else None
+        return self.wait(text, timeout, f"{css} containing {contains!r}")
 
     def gone(self, css, timeout=15):
         self.wait(lambda: self.find(css) is None, timeout, f"{css} to disappear")

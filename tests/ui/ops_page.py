@@ -15,6 +15,7 @@ BASE = os.environ["ABX_UI_URL"]
 MARKETING = os.environ["ABX_UI_MARKETING_TOKEN"]
 ADMIN = os.environ["ABX_UI_ADMIN_TOKEN"]
 SERVICE = os.environ["ABX_UI_SERVICE_TOKEN"]
+MULTI = os.environ["ABX_UI_MULTI_ORG_TOKEN"]
 INTERNAL = os.environ["ABX_UI_INTERNAL_TOKEN"]
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CODE = "checkout-cta"
@@ -95,7 +96,7 @@ def traffic_and_results():
     print("# " + out.stdout.strip())
     # The results arrive through the WebSocket's results messages: no reload.
     b.el('table.results[data-metric="conversion"] tr[data-variant="treatment"]', timeout=30)
-    row = b.find('table.results[data-metric="conversion"] tr[data-variant="treatment"]').text
+    row = b.text_of('table.results[data-metric="conversion"] tr[data-variant="treatment"]', contains="%")
     b.check("the results table has the treatment's n, rate and interval", "%" in row and "…" in row, row)
     b.check("the insight sentence names the leader", "treatment" in b.text_of("#insight-sentence"))
     b.check("SRM status is shown", "sample ratio mismatch" in b.text_of("#srm-status").lower())
@@ -203,9 +204,26 @@ def service_token_refused():
     b.shot("service-token-refused")
 
 
+def organization_switcher():
+    d.switch_to.window(windows["marketing"])
+    b.fill("#token", MULTI)
+    b.click("form.signin button[type=submit]")
+    switch = b.el("#org-switch")
+    options = [o.get_attribute("value") for o in switch.find_elements("css selector", "option")]
+    b.check("a user of two organizations gets a switcher with both", {"acme", "globex"} <= set(options), options)
+    b.open("#/experiments?status=all")
+    b.text_of("#experiment-list", contains="Checkout CTA")
+    b.check("acting for acme lists acme's experiments", "Globex banner" not in b.text_of("#experiment-list"))
+    from selenium.webdriver.support.select import Select
+    Select(b.find("#org-switch")).select_by_value("globex")
+    b.text_of("#experiment-list", contains="Globex banner")
+    b.check("switching to globex lists globex's experiments only", "Checkout CTA" not in b.text_of("#experiment-list"))
+    b.shot("organization-switcher")
+
+
 STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, traffic_and_results,
          promote_seen_live_in_another_window, rollback_with_reason, audit_page, rbac_archive,
-         narrow_screen, service_token_refused]
+         narrow_screen, service_token_refused, organization_switcher]
 
 try:
     for step in STEPS:

@@ -16,6 +16,7 @@ export function notify(text, kind = 'info') {
   const box = document.getElementById('notices');
   const note = h('div', {class: `notice ${kind}`}, text);
   box.append(note);
+  while (box.children.length > 3) box.firstElementChild.remove();  // the newest few, not a wall
   setTimeout(() => note.remove(), kind === 'error' ? 10000 : 5000);
 }
 
@@ -31,7 +32,14 @@ function parseHash() {
 
 async function loadMe() {
   session.me = await api('GET', '/api/me');
+  const orgs = session.me.organizations || [];
   if (!session.org && session.me.organization) setOrganization(session.me.organization);
+  // A role bound to several organizations must act for one: start with the first, the switcher
+  // changes it. (A superuser may also act for none.)
+  if (!session.org && !session.me.organization && orgs.length && !session.me.superuser) {
+    setOrganization(orgs[0].key);
+    session.me = await api('GET', '/api/me');
+  }
 }
 
 function drawChrome() {
