@@ -11,33 +11,36 @@ using namespace abx::pg;
 
 namespace {
 
-// The runs with a recorded look from `since` on, in time order.
+// The runs with a recorded look from `since` on, in time order, with their time as the document
+// gives it (UTC, milliseconds).
 Statement runs_since(R"SQL(
-SELECT run FROM (SELECT run, look_at FROM abx.result_looks
-                  WHERE experiment_id = $1 AND ($2::timestamptz IS NULL OR look_at >= $2)
-                 UNION
-                 SELECT run, look_at FROM abx.bandit_looks
-                  WHERE experiment_id = $1 AND ($2::timestamptz IS NULL OR look_at >= $2)) l
+SELECT run, pg_catalog.to_char(pg_catalog.timezone('UTC', look_at), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+  FROM (SELECT run, look_at FROM abx.result_looks
+         WHERE experiment_id = $1 AND ($2::timestamptz IS NULL OR look_at >= $2)
+        UNION
+        SELECT run, look_at FROM abx.bandit_looks
+         WHERE experiment_id = $1 AND ($2::timestamptz IS NULL OR look_at >= $2)) l
  ORDER BY look_at, run)SQL",
                      {INT8OID, TIMESTAMPTZOID});
 
-const char* const kAt =
-    "pg_catalog.to_char(pg_catalog.timezone('UTC', l.look_at), "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-
-Statement looks_of_runs(std::string(R"SQL(
-SELECT )SQL") + kAt + R"SQL(, l.run, l.metric_key, v.key, l.n, l.mean, l.mean_lower, l.mean_upper,
-       l.p_value, l.seq_p_value, l.chance_to_beat_control, l.prob_best
-  FROM abx.result_looks l JOIN abx.variants v ON v.id = l.variant_id
- WHERE l.experiment_id = $1 AND l.run = ANY ($2) AND ($3::text IS NULL OR l.metric_key = $3)
- ORDER BY l.look_at, l.run, v.position, pg_catalog.array_position($4, l.metric_key), l.metric_key)SQL",
+// The rows of the chosen runs ($2, in time order), each run's variants in position order and
+// their metrics in the document's order ($4).
+Statement looks_of_runs(R"SQL(
+SELECT k.ord, l.metric_key, v.key, l.n, l.mean, l.mean_lower, l.mean_upper, l.p_value,
+       l.seq_p_value, l.chance_to_beat_control, l.prob_best
+  FROM unnest($2::int8[]) WITH ORDINALITY AS k(run, ord)
+  JOIN abx.result_looks l ON l.experiment_id = $1 AND l.run = k.run
+  JOIN abx.variants v ON v.id = l.variant_id
+ WHERE $3::text IS NULL OR l.metric_key = $3
+ ORDER BY k.ord, v.position, pg_catalog.array_position($4, l.metric_key), l.metric_key)SQL",
                         {INT8OID, INT8ARRAYOID, TEXTOID, TEXTARRAYOID});
 
-Statement bandit_of_runs(std::string(R"SQL(
-SELECT )SQL") + kAt + R"SQL(, l.run, v.key, l.alpha, l.beta, l.share
-  FROM abx.bandit_looks l JOIN abx.variants v ON v.id = l.variant_id
- WHERE l.experiment_id = $1 AND l.run = ANY ($2)
- ORDER BY l.look_at, l.run, v.position)SQL",
+Statement bandit_of_runs(R"SQL(
+SELECT k.ord, v.key, l.alpha, l.beta, l.share
+  FROM unnest($2::int8[]) WITH ORDINALITY AS k(run, ord)
+  JOIN abx.bandit_looks l ON l.experiment_id = $1 AND l.run = k.run
+  JOIN abx.variants v ON v.id = l.variant_id
+ ORDER BY k.ord, v.position)SQL",
                          {INT8OID, INT8ARRAYOID});
 
 nlohmann::json number_or_null(std::uint64_t row, int col) {
@@ -93,42 +96,52 @@ ABX_SQL_FUNCTION(abx_timeline) {
     else
         r.null(1);
     std::uint64_t count = runs_since.run(r.values(), r.nulls(), true);
-    std::vector<std::int64_t> all_runs;
+    std::vector<std::pair<std::int64_t, std::string>> all_runs;  // run, at
     all_runs.reserve(count);
-    for (std::uint64_t i = 0; i < count; ++i) all_runs.push_back(*col_int64(i, 1));
+    for (std::uint64_t i = 0; i < count; ++i)
+        all_runs.emplace_back(*col_int64(i, 1), *col_text(i, 2));
+    std::vector<const std::pair<std::int64_t, std::string>*> chosen;
     std::vector<Datum> runs;
-    for (std::size_t i : timeline::evenly_spaced(all_runs.size(), (std::size_t)max_looks))
-        runs.push_back(Int64GetDatum(all_runs[i]));
+    for (std::size_t i : timeline::evenly_spaced(all_runs.size(), (std::size_t)max_looks)) {
+        chosen.push_back(&all_runs[i]);
+        runs.push_back(Int64GetDatum(all_runs[i].first));
+    }
     Datum run_array = array_datum(INT8OID, runs);
+    // The run of a row: its 1-based position in `chosen`.
+    auto run_of = [&](std::uint64_t row) { return chosen.at((std::size_t)*col_int64(row, 1) - 1); };
 
     nlohmann::json looks = nlohmann::json::array(), bandit = nlohmann::json::array();
     Args l(4);
     l.set(0, Int64GetDatum(e.id)).set(1, run_array).set_or_null(2, metric);
     l.set(3, array_datum(TEXTOID, key_datums));
     std::uint64_t n = looks_of_runs.run(l.values(), l.nulls(), true);
-    for (std::uint64_t i = 0; i < n; ++i)
-        looks.push_back({{"at", *col_text(i, 1)},
-                         {"run", *col_int64(i, 2)},
-                         {"metric", *col_text(i, 3)},
-                         {"variant", *col_text(i, 4)},
-                         {"n", number_or_null(i, 5)},
-                         {"mean", number_or_null(i, 6)},
-                         {"mean_lower", number_or_null(i, 7)},
-                         {"mean_upper", number_or_null(i, 8)},
-                         {"p_value", number_or_null(i, 9)},
-                         {"seq_p_value", number_or_null(i, 10)},
-                         {"chance_to_beat_control", number_or_null(i, 11)},
-                         {"prob_best", number_or_null(i, 12)}});
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto* run = run_of(i);
+        looks.push_back({{"at", run->second},
+                         {"run", run->first},
+                         {"metric", *col_text(i, 2)},
+                         {"variant", *col_text(i, 3)},
+                         {"n", number_or_null(i, 4)},
+                         {"mean", number_or_null(i, 5)},
+                         {"mean_lower", number_or_null(i, 6)},
+                         {"mean_upper", number_or_null(i, 7)},
+                         {"p_value", number_or_null(i, 8)},
+                         {"seq_p_value", number_or_null(i, 9)},
+                         {"chance_to_beat_control", number_or_null(i, 10)},
+                         {"prob_best", number_or_null(i, 11)}});
+    }
     Args b(2);
     b.set(0, Int64GetDatum(e.id)).set(1, run_array);
     n = bandit_of_runs.run(b.values(), b.nulls(), true);
-    for (std::uint64_t i = 0; i < n; ++i)
-        bandit.push_back({{"at", *col_text(i, 1)},
-                          {"run", *col_int64(i, 2)},
-                          {"variant", *col_text(i, 3)},
-                          {"alpha", number_or_null(i, 4)},
-                          {"beta", number_or_null(i, 5)},
-                          {"share", number_or_null(i, 6)}});
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto* run = run_of(i);
+        bandit.push_back({{"at", run->second},
+                          {"run", run->first},
+                          {"variant", *col_text(i, 2)},
+                          {"alpha", number_or_null(i, 3)},
+                          {"beta", number_or_null(i, 4)},
+                          {"share", number_or_null(i, 5)}});
+    }
     spi_finish();
     nlohmann::json out = {{"experiment", code},
                           {"control", control},
