@@ -6,6 +6,8 @@
 #include "abx/analysis.hpp"
 #include "abx/timeline.hpp"
 
+#include <cmath>
+
 using namespace abx;
 using namespace abx::pg;
 
@@ -43,9 +45,12 @@ SELECT k.ord, v.key, l.alpha, l.beta, l.share
  ORDER BY k.ord, v.position)SQL",
                          {INT8OID, INT8ARRAYOID});
 
+// A whole number as an integer (counts: "n": 120, not 120.0, as /results prints them).
 nlohmann::json number_or_null(std::uint64_t row, int col) {
     std::optional<double> v = col_float8(row, col);
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    if (!v) return nullptr;
+    if (std::trunc(*v) == *v && std::fabs(*v) < 9007199254740992.0) return (std::int64_t)*v;
+    return *v;
 }
 
 }  // namespace
