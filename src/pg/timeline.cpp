@@ -75,21 +75,17 @@ ABX_SQL_FUNCTION(abx_timeline) {
     nlohmann::json metric_keys = nlohmann::json::array(), primary = nullptr, control = nullptr;
     std::vector<Datum> key_datums;
     bool metric_known = !metric;
+    std::string all_keys;
     for (const analysis::MetricSpec& m : metrics) {
         metric_keys.push_back(m.key);
         key_datums.push_back(text_datum(m.key));
+        all_keys += (all_keys.empty() ? "" : ", ") + m.key;
         if (m.role == analysis::MetricRole::Primary && primary.is_null()) primary = m.key;
         if (metric && *metric == m.key) metric_known = true;
     }
     if (!metric_known)
         invalid_field("metric", "experiment \"" + code + "\" has no metric \"" + *metric +
-                                    "\" (its metrics: " +
-                                    (metrics.empty() ? std::string("none") : [&] {
-                                        std::string all;
-                                        for (const auto& m : metrics)
-                                            all += (all.empty() ? "" : ", ") + m.key;
-                                        return all;
-                                    }()) +
+                                    "\" (its metrics: " + (all_keys.empty() ? "none" : all_keys) +
                                     ")");
     for (const StoredVariant& v : e.variants)
         if (v.spec.is_control) control = v.spec.key;
