@@ -52,6 +52,8 @@ INSERT INTO calls (label, q) VALUES
   ('results', $$SELECT abx.results('m_run')$$),
   ('srm', $$SELECT abx.srm('m_run')$$),
   ('insights', $$SELECT abx.insights('m_run')$$),
+  ('timeline', $$SELECT abx.timeline('m_run')$$),
+  ('table result_looks', $$SELECT * FROM abx.result_looks$$),
   ('evaluate_winner', $$SELECT abx.evaluate_winner('m_run')$$),
   ('winner', $$SELECT abx.winner('m_run')$$),
   ('set_slo', $$SELECT abx.set_slo('m_run', '{"p95_latency_ms": 800}', '{"baseUrl": "http://127.0.0.1:9"}')$$),

@@ -109,6 +109,8 @@ const std::vector<Route> kRoutes = {
      200, "api", PLAIN, "Results per variant"},
     {M::GET, "/api/experiments/:id/insights", "abx.http_insights", "experiments:read", A::Jwt, RO,
      200, "api", PLAIN, "Insights: intervals, bandit state, recommendation"},
+    {M::GET, "/api/experiments/:id/timeline", "abx.http_timeline", "experiments:read", A::Jwt, RO,
+     200, "api", PLAIN, "Results over time: each aggregation run's look, bandit state"},
 
     // The ops page (/ui/): who the caller is, the other lifecycle transitions, the audit log, jobs.
     {M::GET, "/api/me", "abx.http_me", "", A::Jwt, RO, 200, "api", PLAIN,

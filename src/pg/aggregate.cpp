@@ -12,6 +12,7 @@
 #include "access.hpp"
 #include "analysis_input.hpp"
 #include "guardrail_metrics.hpp"
+#include "result_looks.hpp"
 #include "settings.hpp"
 
 #include "abx/aggregation.hpp"
@@ -213,11 +214,13 @@ struct RunResult {
     std::optional<SubtransactionFailure> failure;
 };
 
-void refresh_bandit(const AnalysisInput& in) {
-    if (in.experiment.spec.kind != ExperimentKind::Bandit || in.metrics.empty()) return;
+// Returns the arms' new state (none when the experiment is no bandit with a primary rate).
+std::vector<BanditArmLook> refresh_bandit(const AnalysisInput& in) {
+    std::vector<BanditArmLook> stored;
+    if (in.experiment.spec.kind != ExperimentKind::Bandit || in.metrics.empty()) return stored;
     const analysis::MetricSpec& primary = in.metrics.front();
     if (primary.role != analysis::MetricRole::Primary || primary.kind != analysis::MetricKind::Rate)
-        return;
+        return stored;
     std::vector<stats::Summary> arms;
     // The variants' weights are the arms' base shares: weight 0 switches an arm off (share 0,
     // whatever min_share says), as docs/sql-api.md promises.
@@ -240,12 +243,14 @@ void refresh_bandit(const AnalysisInput& in) {
             .set(4, Float8GetDatum(shares[i]))
             .set(5, TimestampTzGetDatum(now));
         save_arm.run(a.values(), a.nulls(), false);
+        stored.push_back({in.variant_ids[i], post.alpha, post.beta, shares[i]});
     }
     // A new row version of the experiment tells every session's assignment cache (fast_lookup.hpp)
     // that the shares changed.
     Args id(1);
     id.set(0, Int64GetDatum(in.experiment.id));
     touch_experiment.run(id.values(), id.nulls(), false);
+    return stored;
 }
 
 Statement save_failure(R"SQL(
@@ -330,24 +335,31 @@ RunResult aggregate_one(std::int64_t experiment_id) {
         add_deltas(experiment_id, metrics, list);
     }
 
+    const TimestampTz now = abx_now();
     Args st(5);
     st.set(0, Int64GetDatum(experiment_id))
         .set(1, text_datum(hi))
         .set(2, text_datum(new_signature))
         .set(3, Int64GetDatum(result.events))
-        .set(4, TimestampTzGetDatum(abx_now()));
+        .set(4, TimestampTzGetDatum(now));
     save_state.run(st.values(), st.nulls(), false, 1);
     result.events_total = *col_int64(0, 1);
     result.runs = *col_int64(0, 2);
 
     // One look of the sequential test per run, and the bandit's allocation from fresh posteriors.
+    // A run that changed the statistics records its look for the charts (abx.timeline); an idle
+    // run's look repeats the figures of the one before, so it adds no row.
+    const bool changed =
+        result.rebuilt || new_signature != signature || result.events > 0 || result.assignments > 0;
     AnalysisInput after = load_analysis_input(experiment_id, false);
     if (!after.metrics.empty()) {
         analysis::Analysis look = analysis::analyze(after.data, true);
         store_sequential_memory(after, look);
+        if (changed) record_result_look(after, look, result.runs, now);
         act_on_new_guardrail_failures(after, look);
     }
-    refresh_bandit(after);
+    std::vector<BanditArmLook> arms = refresh_bandit(after);
+    if (changed) record_bandit_look(experiment_id, arms, result.runs, now);
     result.code = after.experiment.spec.code;
     result.organization = after.organization;
     return result;

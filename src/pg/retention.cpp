@@ -3,7 +3,9 @@
 // keys); metric buckets older than abx.metrics_retention_days go; notifications settled longer
 // ago than abx.outbox_retention_days go with their finished deliveries (never a pending delivery
 // or a dead letter, which waits for an operator). Results stay: they come from the
-// per-variant statistics, not from raw events or buckets (docs/operations.md, "Retention").
+// per-variant statistics, not from raw events or buckets (docs/operations.md, "Retention"). The
+// recorded looks (abx.timeline) are thinned: every look of the last 2 days, then the last of each
+// hour up to 30 days, the last of each day beyond; an experiment's latest look always stays.
 #include "access.hpp"
 #include "audit.hpp"
 #include "settings.hpp"
@@ -42,6 +44,31 @@ DELETE FROM abx.outbox o
    AND NOT EXISTS (SELECT FROM abx.deliveries d
                     WHERE d.outbox_id = o.id AND d.status IN ('pending', 'dead')))SQL",
                                {TIMESTAMPTZOID});
+
+// The runs whose looks go: older than 2 days, and not the latest of their hour (up to 30 days)
+// or of their day (beyond), in UTC. Result and bandit rows of one run go together.
+Statement thin_looks(R"SQL(
+WITH runs AS (
+  SELECT experiment_id, run, look_at FROM abx.result_looks WHERE look_at < $1 - interval '2 days'
+  UNION
+  SELECT experiment_id, run, look_at FROM abx.bandit_looks WHERE look_at < $1 - interval '2 days'),
+doomed AS MATERIALIZED (
+  SELECT experiment_id, run FROM (
+    SELECT experiment_id, run,
+           row_number() OVER (PARTITION BY experiment_id, look_at < $1 - interval '30 days',
+                                           pg_catalog.date_trunc(CASE WHEN look_at < $1 - interval '30 days'
+                                                                      THEN 'day' ELSE 'hour' END, look_at, 'UTC')
+                              ORDER BY look_at DESC, run DESC) AS newest
+      FROM runs) r
+   WHERE newest > 1),
+gone_results AS (
+  DELETE FROM abx.result_looks l USING doomed d
+   WHERE l.experiment_id = d.experiment_id AND l.run = d.run RETURNING 1),
+gone_bandit AS (
+  DELETE FROM abx.bandit_looks l USING doomed d
+   WHERE l.experiment_id = d.experiment_id AND l.run = d.run RETURNING 1)
+SELECT (SELECT count(*) FROM doomed), (SELECT count(*) FROM gone_results) + (SELECT count(*) FROM gone_bandit))SQL",
+                     {TIMESTAMPTZOID});
 
 }  // namespace
 
@@ -111,6 +138,11 @@ ABX_SQL_FUNCTION(abx_retention) {
     std::int64_t notifications =
         (std::int64_t)delete_notifications.run(o.values(), o.nulls(), false);
 
+    Args t(1);
+    t.set(0, TimestampTzGetDatum(now));
+    thin_looks.run(t.values(), t.nulls(), false, 1);
+    const std::int64_t looks_thinned = *col_int64(0, 1), look_rows = *col_int64(0, 2);
+
     nlohmann::json report = {{"events_before", cutoff},
                              {"dropped_partitions", dropped},
                              {"kept_partitions", kept},
@@ -118,8 +150,11 @@ ABX_SQL_FUNCTION(abx_retention) {
                              {"events_from_default_partition", from_default},
                              {"idempotency_keys_deleted", keys},
                              {"buckets_deleted", buckets},
-                             {"notifications_deleted", notifications}};
-    if (!dropped.empty() || from_default > 0 || buckets > 0 || notifications > 0 || !kept.empty()) {
+                             {"notifications_deleted", notifications},
+                             {"looks_thinned", looks_thinned},
+                             {"look_rows_deleted", look_rows}};
+    if (!dropped.empty() || from_default > 0 || buckets > 0 || notifications > 0 || !kept.empty() ||
+        looks_thinned > 0) {
         AuditRecord r;
         r.action = "retention.run";
         r.target = "events";

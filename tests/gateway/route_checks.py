@@ -158,6 +158,20 @@ def seed_001(t, c):
         "OR (a.variant = 'a' AND i % 10 = 0)) x")
     r = c.request("POST", "/api/internal/experiments/aggregate/run", token=t.internal_token)
     t.status("aggregate through the internal route", r, 200)
+    # The run recorded its look: the timeline ends on the figures /results reports.
+    r = c.request("GET", "/api/experiments/promo/timeline", token=t.token("abx_analyst"))
+    looks = (r.json or {}).get("looks") or []
+    results = c.request("GET", "/api/experiments/promo/results", token=admin).json or {}
+    last = {(l["variant"], l["metric"]): l["n"] for l in looks if l["run"] == max(x["run"] for x in looks)} if looks else {}
+    t.check("timeline after an aggregation has looks, the last one as /results",
+            r.status == 200 and looks and r.json["bandit"] == [] and r.json["control"] == "a"
+            and last == {(x["variant"], x["metric"]): x["n"] for x in results.get("results", [])}, repr(r))
+    r = c.request("GET", "/api/experiments/promo/timeline?metric=nope", token=admin)
+    t.check("timeline of an unknown metric: 400 naming query.metric",
+            r.status == 400 and "query.metric" in r.json.get("message", ""), repr(r))
+    r = c.request("GET", "/api/experiments/promo/timeline?limit=0", token=admin)
+    t.check("timeline limit out of range: 400 naming query.limit",
+            r.status == 400 and "query.limit" in r.json.get("message", ""), repr(r))
     r = c.request("GET", "/api/monitoring/experiments/promo/promote?minSampleSize=10", token=admin)
     d = (r.json or {}).get("data", {})
     t.check("eligibility: success, eligible, winner b", r.status == 200 and r.json.get("success") is True

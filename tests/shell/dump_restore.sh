@@ -38,10 +38,15 @@ SELECT count(*) FROM generate_series(1, 200, 4) i, LATERAL abx.track('btn', 'u' 
 SELECT count(*) FROM generate_series(1, 50) i, LATERAL abx.track('btn', 'u' || i, 'view', 1, '2020-01-01 00:00:00+00');
 SQL
 on "$src_env" pg_dump -Fc -d abx_restore -f "$work/abx.dump"
+looks="SELECT (SELECT count(*) FROM abx.result_looks) || ' ' || (SELECT count(*) FROM abx.bandit_looks)"
+looks_dumped="$(q "$src_env" -c "$looks")"
 on "$dst_env" createdb abx_restore
 restore_out="$(on "$dst_env" pg_restore -d abx_restore "$work/abx.dump" 2>&1)"; restore_rc=$?
 check "pg_restore exits 0" 0 "$restore_rc"
 check "pg_restore prints no error" "" "$restore_out"
+
+check "the source had looks to dump (4 variant x metric rows of btn, 2 of acme's)" "6 0" "$looks_dumped"
+check "the looks come back (results over time)" "$looks_dumped" "$(q "$dst_env" -c "$looks")"
 
 # The same work on both sides after the dump; then both aggregate and must agree.
 after='
@@ -65,6 +70,8 @@ results="SELECT string_agg(concat_ws(' ', variant, metric, n, round(mean::numeri
 check "results agree with the source (global)" "$(q "$src_env" -c "$results")" "$(q "$dst_env" -c "$results")"
 results_acme="SELECT string_agg(concat_ws(' ', variant, metric, n, round(mean::numeric, 10)), '; ' ORDER BY variant, metric) FROM abx.results('btn', 'acme')"
 check "results agree with the source (organization)" "$(q "$src_env" -c "$results_acme")" "$(q "$dst_env" -c "$results_acme")"
+timeline="SELECT string_agg(concat_ws(' ', l->>'run', l->>'variant', l->>'metric', l->>'n', round((l->>'mean')::numeric, 10)), '; ') FROM jsonb_array_elements(abx.timeline('btn')->'looks') l"
+check "the timelines agree with the source, look for look" "$(q "$src_env" -c "$timeline")" "$(q "$dst_env" -c "$timeline")"
 totals="SELECT sum(events_total) FROM abx.aggregation_state"
 check "every event counted once" "$(q "$src_env" -c "$totals")" "$(q "$dst_env" -c "$totals")"
 check "events in the tables match the aggregated total" "$(q "$dst_env" -c "SELECT count(*) FROM abx.events")" "$(q "$dst_env" -c "$totals")"
