@@ -161,6 +161,12 @@ SELECT v.key, (l.alpha, l.beta, l.share) = (b.alpha, b.beta, b.share) AS equals_
   JOIN abx.variant_assignments a ON a.variant_id = l.variant_id
  WHERE l.run = (SELECT max(run) FROM abx.bandit_looks x WHERE x.experiment_id = l.experiment_id)
    AND l.experiment_id = (SELECT id FROM abx.experiments WHERE code = 'tl_bandit') ORDER BY 1;
+-- A bandit's split follows the arms, not the weights: SRM is not applicable, and the winner's
+-- srm_clean check does not block (not_configured) whatever the split.
+SELECT s->>'applicable' AS srm_applicable, s->>'mismatch' AS mismatch, s->>'reason' AS reason
+  FROM abx.srm('tl_bandit') s;
+SELECT abx.evaluate_winner('tl_bandit') #>> '{checks,srm_clean,status}' AS srm_clean;
+SELECT abx.srm('tl_ab') ->> 'applicable' AS ab_srm_applicable;
 SELECT count(*) AS compared, count(*) FILTER (WHERE (b.alpha, b.beta, b.share) IS DISTINCT FROM
                                                ((j->>'alpha')::float8, (j->>'beta')::float8, (j->>'share')::float8)) AS differing
   FROM jsonb_array_elements(abx.timeline('tl_bandit')->'bandit') j

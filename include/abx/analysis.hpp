@@ -112,6 +112,9 @@ struct ExperimentData {
     std::vector<MetricSpec> metrics;
     std::vector<VariantData> variants;  // exactly one is_control
     AnalysisSettings settings;
+    // A bandit: Thompson sampling moves traffic away from the weights on purpose, so a sample
+    // ratio test against them would always "fail"; SRM is then not applicable.
+    bool adaptive_allocation = false;
     // Previous sequential memory per [variant][metric] (same shape as variants × metrics); empty
     // means no previous look.
     std::vector<std::vector<SequentialMemory>> sequential;

@@ -85,6 +85,7 @@ AnalysisInput load_analysis_input(const std::string& code, const std::optional<s
     in.metrics = analysis::parse_metrics(in.experiment.spec.metrics);
     in.data.metrics = in.metrics;
     in.data.settings = analysis::parse_settings(in.experiment.spec.analysis);
+    in.data.adaptive_allocation = in.experiment.spec.kind == ExperimentKind::Bandit;
 
     Args args(1);
     args.set(0, Int64GetDatum(in.experiment.id));

@@ -2,9 +2,11 @@
 """End-to-end scenarios of the ops page in headless Chromium, against the cluster and abx-http
 that tests/shell/ops_page.sh started. Each step depends on the ones before: a failed step stops
 the run (with its screenshot)."""
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 from selenium.webdriver.common.keys import Keys
 
@@ -21,6 +23,22 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CODE = "checkout-cta"
 
 b = Browser(BASE, os.environ.get("ABX_UI_SCREENSHOTS", "build/ui-screenshots"))
+
+
+def call(method, path, token, body=None):
+    """The HTTP API directly, as another client of the same gateway would call it."""
+    req = urllib.request.Request(BASE + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def simulate(code, *args):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/simulate_traffic.py"), BASE, code,
+                          "--token", SERVICE, "--internal-token", INTERNAL, *args],
+                         capture_output=True, text=True, timeout=300)
+    print("# " + (out.stdout.strip() or out.stderr.strip()[-300:]))
+    return out.returncode == 0
 d = b.driver
 windows = {}
 
@@ -88,12 +106,8 @@ def start():
 
 
 def traffic_and_results():
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/simulate_traffic.py"), BASE, CODE,
-                          "--token", SERVICE, "--internal-token", INTERNAL, "--subjects", "500",
-                          "--waves", "4", "--rate", "control=0.08", "--rate", "treatment=0.2"],
-                         capture_output=True, text=True, timeout=300)
-    b.check("the simulated traffic ran over HTTP", out.returncode == 0, out.stderr[-300:])
-    print("# " + out.stdout.strip())
+    ok = simulate(CODE, "--subjects", "500", "--waves", "4", "--rate", "control=0.08", "--rate", "treatment=0.2")
+    b.check("the simulated traffic ran over HTTP", ok)
     # The results arrive through the WebSocket's results messages: no reload.
     b.el('table.results[data-metric="conversion"] tr[data-variant="treatment"]', timeout=30)
     row = b.text_of('table.results[data-metric="conversion"] tr[data-variant="treatment"]', contains="%")
@@ -107,7 +121,38 @@ def traffic_and_results():
     b.check("the sequential p-value chart has the looks", seq >= 4, seq)
     checks = [e.get_attribute("data-check") for e in b.all("#safety-checks tbody tr")]
     b.check("eligibility lists every safety check", {"min_sample_size", "min_confidence", "srm_clean"} <= set(checks), checks)
+    b.js("document.getElementById('notices').replaceChildren()")  # a clean picture for the README
     b.shot("results-and-charts")
+
+
+def bandit_charts():
+    code = "checkout-bandit"
+    call("POST", "/api/experiments", MARKETING, {
+        "code": code, "name": "Checkout bandit", "kind": "bandit",
+        "variants": [{"key": "a", "weight": 34, "is_control": True}, {"key": "b", "weight": 33}, {"key": "c", "weight": 33}],
+        "metrics": {"primary": {"key": "conversion", "kind": "rate", "event": "purchase"}},
+        "analysis": {"bandit": {"min_samples": 50, "min_share": 0.05}}})
+    call("POST", f"/api/experiments/{code}/start", MARKETING)
+    b.check("bandit traffic ran", simulate(code, "--subjects", "300", "--waves", "4", "--rate", "a=0.05",
+                                           "--rate", "b=0.12", "--rate", "c=0.3", "--prefix", "bandit"))
+    b.open(f"#/experiments/{code}")
+    looks = b.wait(lambda: b.js("const c = Chart.getChart('chart-bandit-share'); return c && c.data.labels.length"),
+                   timeout=20, what="the bandit share chart")
+    b.check("the bandit share chart has a point per look", looks >= 4, looks)
+    shares = b.js("""const c = Chart.getChart('chart-bandit-share');
+        return Object.fromEntries(c.data.datasets.map(d => [d.label, [d.data[0], d.data[d.data.length - 1]]]))""")
+    last_total = sum(v[1] for v in shares.values())
+    b.check("the arms' shares add up to 1 at the last look", abs(last_total - 1) < 1e-6, shares)
+    b.check("Thompson sampling gives the best arm (c) more than its base share of 33 %",
+            shares["c"][1] > 0.34 and shares["c"][1] == max(v[1] for v in shares.values()), shares)
+    params = b.js("const c = Chart.getChart('chart-bandit-params'); return c.data.datasets.map(d => d.label)")
+    b.check("α and β are charted for every arm", set(params) == {f"{v} {p}" for v in "abc" for p in "αβ"}, params)
+    b.check("a bandit's SRM is shown as not applicable", "not applicable" in b.text_of("#srm-status"))
+    b.check("... and does not block its winner", "not required" in b.text_of('#safety-checks tr[data-check="srm_clean"]'))
+    b.js("document.getElementById('charts').scrollIntoView()")
+    b.shot("bandit-charts")
+    b.open(f"#/experiments/{CODE}")
+    b.el('table.results[data-metric="conversion"]')
 
 
 def promote_seen_live_in_another_window():
@@ -221,7 +266,7 @@ def organization_switcher():
     b.shot("organization-switcher")
 
 
-STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, traffic_and_results,
+STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, traffic_and_results, bandit_charts,
          promote_seen_live_in_another_window, rollback_with_reason, audit_page, rbac_archive,
          narrow_screen, service_token_refused, organization_switcher]
 

@@ -176,6 +176,26 @@ TEST(AnalysisWinner, FailsSrm) {
     expect_only_failure(c, "srm_clean");
 }
 
+TEST(AnalysisWinner, SrmIsNotApplicableToABandit) {
+    // The same lopsided split, made by Thompson sampling on purpose: no test against the weights,
+    // so nothing fails and nothing is "not evaluable" (which would block every bandit's winner).
+    Case c;
+    c.data.variants[1].assigned = 10600;
+    c.data.adaptive_allocation = true;
+    const WinnerEvaluation ev = c.evaluate();
+    EXPECT_TRUE(ev.eligible);
+    const abx::analysis::SafetyCheck* srm = check(ev, "srm_clean");
+    ASSERT_NE(srm, nullptr);
+    EXPECT_EQ(srm->status, "not_configured");
+    EXPECT_TRUE(srm->passed);
+    EXPECT_NE(srm->detail.find("bandit"), std::string::npos);
+    const abx::analysis::Analysis a = abx::analysis::analyze(c.data, false);
+    EXPECT_FALSE(a.srm.applicable);
+    EXPECT_FALSE(a.srm.mismatch);
+    EXPECT_FALSE(a.srm.defined);
+    EXPECT_EQ(a.srm.total, 20600);
+}
+
 TEST(AnalysisWinner, FailsMinExposures) {
     Case c;
     c.context.exposed_subjects = {9000, 4000};

@@ -27,6 +27,7 @@ struct SrmResult {
     bool small_expected = false;  // some arm with positive weight expects < 5: chi-square is rough
     bool mismatch = false;        // p_value < threshold, or unexpected > 0
     bool defined = false;         // chi-square and p-value are finite
+    bool applicable = true;       // false for adaptive allocation (a bandit): no test is made
     std::string reason;           // why undefined, or why mismatch was forced; empty otherwise
 };
 

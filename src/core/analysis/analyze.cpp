@@ -272,6 +272,7 @@ json srm_json(const stats::SrmResult& srm, const ExperimentData& data) {
     }
     return {{"mismatch", srm.mismatch},
             {"defined", srm.defined},
+            {"applicable", srm.applicable},
             {"p_value", number_or_null(srm.p_value)},
             {"chi_square", number_or_null(srm.chi_square)},
             {"df", number_or_null(srm.df)},
@@ -384,7 +385,12 @@ Analysis analyze(const ExperimentData& data, bool look) {
     }
     const bool any_weight =
         std::any_of(weights.begin(), weights.end(), [](double w) { return w > 0; });
-    if (n_var >= 2 && any_weight) {
+    if (data.adaptive_allocation) {
+        out.srm.applicable = false;
+        out.srm.reason =
+            "not applicable: a bandit's allocation follows the arms' results, not the weights";
+        for (auto o : observed) out.srm.total += static_cast<double>(o);
+    } else if (n_var >= 2 && any_weight) {
         out.srm = stats::srm_check(observed, weights, settings.srm_threshold);
     } else {
         out.srm.reason = n_var < 2 ? "fewer than two variants" : "no variant has a positive weight";

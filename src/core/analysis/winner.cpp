@@ -237,6 +237,7 @@ struct Evaluator {
                        "sample ratio mismatch" +
                            (s.defined ? " (p = " + std::string(buf) + ")" : std::string()) +
                            (s.unexpected > 0 ? ": " + s.reason : std::string()));
+        if (!s.applicable) return add("srm_clean", kCheckNotConfigured, s.reason);
         if (!s.defined)
             return add("srm_clean", kCheckNotEvaluable,
                        "not testable yet" + (s.reason.empty() ? "" : ": " + s.reason));

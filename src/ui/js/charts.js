@@ -30,8 +30,15 @@ function byVariant(rows) {
   return m;
 }
 
-const timeAxis = (labels) => ({type: 'category', labels, ticks: {maxTicksLimit: 8, autoSkip: true}});
-const label = (at) => new Date(at).toISOString().slice(5, 16).replace('T', ' ');
+// The x axis: looks within a minute are told apart by their run number, within a day by the
+// time, over longer spans by the date and time.
+function labeller(labels, rows) {
+  const span = labels.length ? new Date(labels[labels.length - 1]) - new Date(labels[0]) : 0;
+  const runOf = new Map(rows.map((r) => [r.at, r.run]));
+  if (span < 60e3) return (at) => `look ${runOf.get(at)}`;
+  const [from, to] = span < 86400e3 ? [11, 19] : [5, 16];
+  return (at) => new Date(at).toISOString().slice(from, to).replace('T', ' ');
+}
 
 function labelsOf(rows) {
   return [...new Set(rows.map((r) => r.at))].sort();
@@ -56,7 +63,7 @@ export function meanChart(canvas, looks, {percent}) {
   });
   return new window.Chart(canvas, {
     type: 'line',
-    data: {labels: labels.map(label), datasets},
+    data: {labels: labels.map(labeller(labels, looks)), datasets},
     options: {
       animation: false, responsive: true, maintainAspectRatio: false,
       plugins: {legend: {labels: {filter: (item) => !/ (upper|lower)$/.test(item.text)}}},
@@ -74,7 +81,7 @@ export function sequentialChart(canvas, looks, alpha) {
     backgroundColor: color(i + 1), pointRadius: 2, spanGaps: true, stepped: true}));
   datasets.push({label: `α = ${alpha}`, data: labels.map(() => alpha), borderColor: '#555', borderDash: [6, 4], pointRadius: 0});
   return new window.Chart(canvas, {
-    type: 'line', data: {labels: labels.map(label), datasets},
+    type: 'line', data: {labels: labels.map(labeller(labels, treated)), datasets},
     options: {animation: false, responsive: true, maintainAspectRatio: false,
       scales: {y: {type: 'logarithmic', min: 1e-4, max: 1, title: {display: true, text: 'always-valid p'}}}},
   });
@@ -86,7 +93,7 @@ export function banditCharts(shareCanvas, paramCanvas, bandit) {
   const arms = [...byVariant(bandit)];
   const share = new window.Chart(shareCanvas, {
     type: 'line',
-    data: {labels: labels.map(label), datasets: arms.map(([variant, rows], i) => ({
+    data: {labels: labels.map(labeller(labels, bandit)), datasets: arms.map(([variant, rows], i) => ({
       label: variant, data: series(rows, labels, (r) => r.share), borderColor: color(i), backgroundColor: color(i, 0.3),
       fill: i === 0 ? 'origin' : '-1', pointRadius: 0, spanGaps: true}))},
     options: {animation: false, responsive: true, maintainAspectRatio: false,
@@ -94,7 +101,7 @@ export function banditCharts(shareCanvas, paramCanvas, bandit) {
   });
   const params = new window.Chart(paramCanvas, {
     type: 'line',
-    data: {labels: labels.map(label), datasets: arms.flatMap(([variant, rows], i) => [
+    data: {labels: labels.map(labeller(labels, bandit)), datasets: arms.flatMap(([variant, rows], i) => [
       {label: `${variant} α`, data: series(rows, labels, (r) => r.alpha), borderColor: color(i), pointRadius: 0, spanGaps: true},
       {label: `${variant} β`, data: series(rows, labels, (r) => r.beta), borderColor: color(i), borderDash: [5, 3], pointRadius: 0, spanGaps: true},
     ])},

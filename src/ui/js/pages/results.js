@@ -19,7 +19,9 @@ export function resultsSection() {
       [results, insights, timeline] = await Promise.all([
         api('GET', `/api/experiments/${code}/results`),
         api('GET', `/api/experiments/${code}/insights`),
-        api('GET', `/api/experiments/${code}/timeline`).catch((e) => ({error: e})),
+        // One metric: the charts show the primary one, and the whole timeline costs more to read.
+        api('GET', `/api/experiments/${code}/timeline`, {query: {metric: ((doc.metrics || {}).primary || {}).key}})
+          .catch((e) => ({error: e})),
       ]);
     } catch (e) {
       mount(summary, errorBox(e));
@@ -37,7 +39,8 @@ export function resultsSection() {
 function drawSummary(box, insights, results) {
   const srm = results.srm || insights.srm || {};
   const flags = [];
-  if (srm.defined === false) flags.push(h('li', {class: 'warn'}, `SRM: not evaluable yet (${srm.reason || 'too few subjects'})`));
+  if (srm.applicable === false) flags.push(h('li', {class: 'muted', id: 'srm-status'}, `SRM: ${srm.reason}.`));
+  else if (srm.defined === false) flags.push(h('li', {class: 'warn'}, `SRM: not evaluable yet (${srm.reason || 'too few subjects'})`));
   else if (srm.mismatch) flags.push(h('li', {class: 'bad', id: 'srm-status'}, `Sample ratio mismatch: p = ${pval(srm.p_value)} < ${srm.threshold}. The split is not what the weights say: do not trust the results until the cause is found.`));
   else flags.push(h('li', {class: 'ok', id: 'srm-status'}, `No sample ratio mismatch (p = ${pval(srm.p_value)}).`));
   for (const f of insights.fail_fast || [])
