@@ -86,7 +86,13 @@ class Browser:
         return e
 
     def open(self, hash_path):
-        self.driver.get(f"{self.base}/ui/{hash_path}")
+        """Loads the page at this route; a fresh load even when the browser is there already
+        (navigating to the same URL with a fragment would change nothing)."""
+        url = f"{self.base}/ui/{hash_path}"
+        if self.driver.current_url == url:
+            self.driver.refresh()
+        else:
+            self.driver.get(url)
 
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)

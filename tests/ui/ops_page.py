@@ -105,6 +105,24 @@ def start():
     b.check("the page is subscribed to live updates", True)
 
 
+def edit_pause_resume():
+    b.click("#action-edit")
+    b.el("#experiment-form")
+    b.check("a running experiment's variant keys and control cannot change",
+            b.find("#f-variants-0-key").get_attribute("disabled") is not None
+            and b.find('input[name="control"]').get_attribute("disabled") is not None)
+    b.fill("#f-description", "A bolder checkout button converts more visitors (checked on mobile too)")
+    b.click("#submit-experiment")
+    b.text_of("#document", contains="checked on mobile too")
+    b.check("an edit allowed while running is saved", True)
+    b.click("#action-pause")
+    b.text_of("#status", contains="paused")
+    b.check("Pause, then the button to resume", b.find("#action-resume") is not None and b.find("#action-pause") is None)
+    b.click("#action-resume")
+    b.text_of("#status", contains="running")
+    b.check("Resume makes it running again", True)
+
+
 def traffic_and_results():
     ok = simulate(CODE, "--subjects", "500", "--waves", "4", "--rate", "control=0.08", "--rate", "treatment=0.2")
     b.check("the simulated traffic ran over HTTP", ok)
@@ -125,13 +143,15 @@ def traffic_and_results():
     b.shot("results-and-charts")
 
 
-def bandit_charts():
+def bandit_charts_and_approval():
     code = "checkout-bandit"
     call("POST", "/api/experiments", MARKETING, {
         "code": code, "name": "Checkout bandit", "kind": "bandit",
         "variants": [{"key": "a", "weight": 34, "is_control": True}, {"key": "b", "weight": 33}, {"key": "c", "weight": 33}],
         "metrics": {"primary": {"key": "conversion", "kind": "rate", "event": "purchase"}},
-        "analysis": {"bandit": {"min_samples": 50, "min_share": 0.05}}})
+        "analysis": {"bandit": {"min_samples": 50, "min_share": 0.05}},
+        "winner_policy": {"mode": "automatic", "require_manual_approval": True, "min_assignments": 100,
+                          "pick_after_hours": 0, "min_improvement": 0.05}})
     call("POST", f"/api/experiments/{code}/start", MARKETING)
     b.check("bandit traffic ran", simulate(code, "--subjects", "300", "--waves", "4", "--rate", "a=0.05",
                                            "--rate", "b=0.12", "--rate", "c=0.3", "--prefix", "bandit"))
@@ -151,6 +171,29 @@ def bandit_charts():
     b.check("... and does not block its winner", "not required" in b.text_of('#safety-checks tr[data-check="srm_clean"]'))
     b.js("document.getElementById('charts').scrollIntoView()")
     b.shot("bandit-charts")
+
+    # Manual approval (seed 001): the hourly auto-promotion asks, a person rejects with a reason;
+    # it asks again, a person approves. The page offers approve and reject only while one waits.
+    b.check("no approval is offered before one is requested", b.find("#approve") is None)
+    asked = call("POST", "/api/monitoring/auto-promotion/check", INTERNAL, {})
+    b.check("the auto-promotion requests an approval for the bandit", asked["data"]["approvalRequested"] == 1, asked)
+    b.open(f"#/experiments/{code}")
+    b.text_of("#pending-approval", contains="Approval requested")
+    b.click("#reject")
+    b.check("a rejection needs a reason", "reason" in b.text_of("#promotion-status", contains="reason"))
+    b.fill("#promotion-reason", "Wait for the weekend traffic")
+    b.click("#reject")
+    b.gone("#pending-approval")
+    b.check("rejected with a reason: nothing waits any more", b.find("#approve") is None)
+    asked = call("POST", "/api/monitoring/auto-promotion/check", INTERNAL, {})
+    b.check("... and asks again at its next run", asked["data"]["approvalRequested"] == 1, asked)
+    b.open(f"#/experiments/{code}")
+    b.el("#approve")
+    b.fill("#promotion-reason", "Weekend traffic confirms arm c")
+    b.click("#approve")
+    b.text_of("#promoted", contains="c")
+    b.check("approved: the bandit's best arm is promoted", True)
+    b.shot("bandit-approved")
     b.open(f"#/experiments/{CODE}")
     b.el('table.results[data-metric="conversion"]')
 
@@ -266,7 +309,7 @@ def organization_switcher():
     b.shot("organization-switcher")
 
 
-STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, traffic_and_results, bandit_charts,
+STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, edit_pause_resume, traffic_and_results, bandit_charts_and_approval,
          promote_seen_live_in_another_window, rollback_with_reason, audit_page, rbac_archive,
          narrow_screen, service_token_refused, organization_switcher]
 
