@@ -35,6 +35,9 @@ SELECT abx.add_member('acme', 'multi_pm');
 SELECT abx.add_member('globex', 'multi_pm');
 CREATE ROLE abx_http LOGIN NOINHERIT;  -- the gateway's login (scripts/gateway.sh), which may act as multi_pm
 GRANT multi_pm TO abx_http;
+-- A job that fails, run once by hand: the audit page lists the run and its error.
+SELECT abx.add_job('nightly_report', 'SELECT 1 / 0', schedule => '1 day', enabled => false);
+SELECT count(*) FROM abx.run_job('nightly_report');
 SELECT abx.create_experiment('{"code": "globex-banner", "name": "Globex banner", "variants": [{"key": "a"}, {"key": "b"}]}', 'globex');
 SQL
 
@@ -46,6 +49,7 @@ export ABX_UI_MARKETING_TOKEN="$(token --role abx_experimenter --org acme --sub 
 export ABX_UI_ADMIN_TOKEN="$(token --role abx_admin --org acme --sub ops-admin-sam)"
 export ABX_UI_SERVICE_TOKEN="$(token --role abx_service --org acme --sub checkout-service)"
 export ABX_UI_MULTI_ORG_TOKEN="$(token --role multi_pm --sub pm-multi)"
+export ABX_UI_PLATFORM_TOKEN="$(token --role abx_admin --sub platform-ops)"
 export ABX_UI_INTERNAL_TOKEN="$internal_token"
 export ABX_UI_SCREENSHOTS="$ABX_ROOT/build/ui-screenshots"
 rm -rf "$ABX_UI_SCREENSHOTS"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 from selenium.webdriver.common.keys import Keys
@@ -18,6 +19,7 @@ MARKETING = os.environ["ABX_UI_MARKETING_TOKEN"]
 ADMIN = os.environ["ABX_UI_ADMIN_TOKEN"]
 SERVICE = os.environ["ABX_UI_SERVICE_TOKEN"]
 MULTI = os.environ["ABX_UI_MULTI_ORG_TOKEN"]
+PLATFORM = os.environ["ABX_UI_PLATFORM_TOKEN"]
 INTERNAL = os.environ["ABX_UI_INTERNAL_TOKEN"]
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CODE = "checkout-cta"
@@ -246,7 +248,8 @@ def audit_page():
     actions = {e.get_attribute("data-action") for e in b.all("#audit-table tbody tr")}
     wanted = {"experiment.create", "experiment.start", "experiment.promote", "experiment.rollback"}
     b.check("the audit page lists every step of the experiment", wanted <= actions, sorted(actions))
-    b.check("job runs are listed", b.find("#jobs-table") is not None or b.find("#jobs .empty") is not None)
+    b.check("an organization's admin is told that jobs are the platform's",
+            "belong to the platform" in b.text_of("#jobs", contains="platform"))
     b.shot("audit")
 
 
@@ -309,9 +312,36 @@ def organization_switcher():
     b.shot("organization-switcher")
 
 
+def platform_audit():
+    d.switch_to.window(windows["marketing"])
+    b.click("#sign-out")
+    b.fill("#token", PLATFORM)
+    b.click("form.signin button[type=submit]")
+    b.text_of("main h1", contains="Experiments")
+    # A policy denial: autonomy off for acme, then a META start (seed 000) is refused and audited.
+    subprocess.run(["psql", "-X", "-q", "-d", "ops", "-c", "SELECT abx.set_autonomy('acme', false)"], check=True,
+                   capture_output=True)
+    try:
+        call("POST", "/api/meta/experiments/start", MARKETING, {"name": "Autonomous checkout", "goal": "conversion",
+             "sla_target": {"p95_latency_ms": 800, "error_rate_threshold": 0.05}, "prometheus": {"baseUrl": "http://127.0.0.1:9090"}})
+        refused = None
+    except urllib.error.HTTPError as e:
+        refused = e.code
+    b.check("a META start without autonomy is refused", refused == 403, refused)
+    b.click('#nav a[href="#/audit"]')
+    denial = b.text_of("#denials", contains="policy.deny")
+    b.check("the policy denial is listed", "denied" in denial, denial)
+    b.check("a platform auditor sees the chain's head", "head #" in b.text_of("#chain-status", contains="verifies"))
+    job = b.text_of("#jobs-table", contains="nightly_report")
+    b.check("the jobs list the failing job with its failure", "nightly_report" in job and "failed" in job, job)
+    runs = b.text_of("#runs-table", contains="division by zero")
+    b.check("the run's error is shown", "22012" in runs, runs)
+    b.shot("platform-audit-jobs")
+
+
 STEPS = [sign_in_with_keyboard, create_with_errors_fixed, start, edit_pause_resume, traffic_and_results, bandit_charts_and_approval,
          promote_seen_live_in_another_window, rollback_with_reason, audit_page, rbac_archive,
-         narrow_screen, service_token_refused, organization_switcher]
+         narrow_screen, service_token_refused, organization_switcher, platform_audit]
 
 try:
     for step in STEPS:

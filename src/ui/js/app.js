@@ -75,7 +75,11 @@ function drawChrome() {
   mount(document.getElementById('session'),
     orgControl,
     h('span', {class: 'who', title: me.subject || ''}, `${me.subject || 'token'} · ${me.role.replace(/^abx_/, '')}`),
-    h('button', {type: 'button', class: 'link', id: 'sign-out', onclick: () => { signOut(); go('#/signin'); }}, 'Sign out'));
+    h('button', {type: 'button', class: 'link', id: 'sign-out', onclick: () => {
+      signOut();
+      document.getElementById('notices').replaceChildren();
+      go('#/signin');
+    }}, 'Sign out'));
 }
 
 async function route() {

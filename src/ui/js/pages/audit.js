@@ -1,6 +1,6 @@
 // The audit log with filters, the hash chain's verification, policy denials, and job runs with
 // their failures.
-import {api, can} from '../api.js';
+import {api, can, session} from '../api.js';
 import {empty, errorBox, h, loading, mount, when} from '../dom.js';
 
 const FILTERS = [['experiment', 'Experiment', 'text'], ['actor', 'Actor', 'text'], ['action', 'Action (prefix)', 'text'],
@@ -43,8 +43,10 @@ export async function render(main, {query}) {
   const tasks = [];
   if (can('audit:read')) {
     tasks.push(api('GET', '/api/audit/verify').then((v) => mount(chain, h('p', {class: v.ok ? 'ok' : 'bad', id: 'chain-status'},
-      v.ok ? `✓ The chain verifies: ${v.checked} entries, head #${v.head_seq}.`
-        : `✗ The chain is broken at entry #${v.broken_seq}: ${v.reason}`))).catch((e) => mount(chain, errorBox(e))));
+      v.ok ? (v.scope === 'organization'
+        ? `✓ The whole chain verifies (this organization's ${v.checked} entries included).`
+        : `✓ The chain verifies: ${v.checked} entries, head #${v.head_seq} (${v.head_hash.slice(0, 16)}…).`)
+        : `✗ The chain is broken${v.broken_seq ? ` at entry #${v.broken_seq}` : ''}: ${v.reason}`))).catch((e) => mount(chain, errorBox(e))));
     tasks.push(loadLog(log, params));
     tasks.push(api('GET', '/api/audit', {query: {action: 'policy.deny', limit: 20}}).then((d) => mount(denials,
       d.entries.length ? entriesTable(d.entries, 'denials-table') : empty('No policy denials.'))).catch((e) => mount(denials, errorBox(e))));
@@ -83,6 +85,10 @@ function entriesTable(entries, id) {
 async function loadJobs(box) {
   try {
     const d = await api('GET', '/api/jobs', {query: {limit: 50}});
+    if (!d.jobs.length && session.me.organization) {
+      mount(box, empty(`The scheduler's jobs belong to the platform, not to ${session.me.organization}: a platform ops admin (signed in without an organization) sees them and their runs.`));
+      return;
+    }
     mount(box,
       h('table', {class: 'jobs', id: 'jobs-table'},
         h('thead', {}, h('tr', {}, ['Job', 'Enabled', 'Last run', 'Last status', 'Failures (24 h)'].map((t) => h('th', {scope: 'col'}, t)))),
