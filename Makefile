@@ -48,7 +48,7 @@ $(UPGRADE_0_6): $(sort $(wildcard src/sql/0.6.0/*.sql))
 # The core is compiled as the core, even inside abx.so.
 src/core/%.o: override CPPFLAGS += -DABX_CORE_BUILD
 
-.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis bench-http bench-deliveries format
+.PHONY: deps core unit demo demo-stop test bench bench-api bench-analysis bench-http bench-deliveries bench-ui format
 deps:
 	@bash scripts/deps.sh
 core:
@@ -61,7 +61,7 @@ demo-stop:
 	@bash scripts/cluster.sh stop demo
 test:
 	@bash scripts/test.sh
-bench: bench-api bench-analysis bench-http bench-deliveries
+bench: bench-api bench-analysis bench-http bench-deliveries bench-ui
 bench-api:
 	@bash bench/run.sh
 bench-analysis:
@@ -70,6 +70,8 @@ bench-http:
 	@BENCH_NO_BUILD=1 bash bench/http/run.sh
 bench-deliveries:
 	@BENCH_NO_BUILD=1 bash bench/deliveries/run.sh
+bench-ui:
+	@BENCH_NO_BUILD=1 bash bench/http/ui_files.sh
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
