@@ -26,8 +26,8 @@ INSERT INTO valid_arg VALUES
   ('delivery_id', '1'), ('target_id', '1'), ('worker', '''w'''), ('max_rows', '1'), ('lease_seconds', '60'),
   ('attempt', '1'), ('outcome', '''failed'''), ('attempts', '1'), ('first_attempt_at', 'now()'),
   ('failed_at', 'now()'), ('ids', 'ARRAY[1]::bigint[]'),
-  -- the ops page's routes (upgrade 0.6.0)
-  ('required', 'true');
+  -- the ops page's routes and the feed's approval messages (upgrade 0.6.0)
+  ('required', 'true'), ('type', '''experiment.status_changed'''), ('payload', '''{}''::jsonb');
 
 CREATE TEMP TABLE sweep AS
 WITH fns AS (

@@ -216,6 +216,9 @@ SELECT t.ops('http_reject', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => 
 SELECT t.ops('http_promotion_eligibility', 'ops_analyst', 'opsa', '{"name": "ops_promo"}') #> '{data,pendingApproval}' AS pending_after_reject;
 SELECT t.ops('http_approve', 'ops_exp', 'opsa', '{"name": "ops_promo"}');
 RESET SESSION AUTHORIZATION;
+-- The WebSocket feed tells of the request and of the rejection (0.6.0).
+SELECT e -> 'message' AS feed_message FROM jsonb_array_elements(abx.feed_since(0, 10000) -> 'events') e
+ WHERE e #>> '{message,type}' = 'approval' AND e #>> '{message,experimentCode}' = 'ops_promo' ORDER BY (e ->> 'id')::bigint;
 SELECT o->>'action' AS asked_again FROM jsonb_array_elements(abx.auto_promote()) o WHERE o->>'experiment' = 'ops_promo';
 SET SESSION AUTHORIZATION ops_gw;
 SELECT t.ops('http_approve', 'ops_exp', 'opsa', '{"name": "ops_promo"}', body => '{"reason": "sale is over"}')

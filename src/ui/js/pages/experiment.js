@@ -101,6 +101,7 @@ export async function render(main, {code}) {
   const close = subscribe(doc.code, async (msg) => {
     if (msg.type === 'winner') notify(`Live: winner of ${msg.experimentCode} is now ${msg.winnerVariantKey || 'none'}.`, 'ok');
     if (msg.type === 'status') notify(`Live: ${msg.experimentCode} is now ${msg.status}.`, 'ok');
+    if (msg.type === 'approval') notify(`Live: promoting ${msg.winnerVariantKey} ${msg.state === 'requested' ? 'waits for approval' : 'was rejected'}.`, 'ok');
     // New figures change the eligibility too; a status or winner change changes everything.
     if (msg.type === 'results') await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
     else await reload();
