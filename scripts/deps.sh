@@ -7,16 +7,29 @@ PACKAGES=(
     libssl-dev libpq-dev nlohmann-json3-dev libboost-dev libgtest-dev libgmock-dev
     clang-format curl openssl prometheus wrk
     libcurl4-openssl-dev python3-aiosmtpd
-    libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
+    libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core node-typescript
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-say "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Grafana's dashboard schema (the TypeScript types @grafana/schema generates from it, Apache-2.0)
+# from the npm registry, pinned and verified, once: tests/shell/grafana_dashboards.sh checks the
+# dashboards of grafana/ against it. Not part of abx: it stays in the git-ignored build/.
+schema="$ABX_ROOT/build/vendor/grafana-schema-13.2.3.tgz"
+schema_sha512="rk8FEO7yuFfRTK/JD39747SZFQ+iCTQbpm6Mh2OjnqGx/g/uQQFx56t64eCLXWEyoR68ru4cigcGKrXk+ozrLg=="
+if [ ! -s "$schema" ]; then
+    mkdir -p "$(dirname "$schema")"
+    curl -fsSL --retry 3 -o "$schema.part" https://registry.npmjs.org/@grafana/schema/-/schema-13.2.3.tgz
+    if [ "$(openssl dgst -sha512 -binary "$schema.part" | base64 -w0)" != "$schema_sha512" ]; then
+        rm -f "$schema.part"; echo "deps: @grafana/schema 13.2.3 does not match its pinned sha512" >&2; exit 1
+    fi
+    mv "$schema.part" "$schema"
+fi
