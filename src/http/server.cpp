@@ -333,6 +333,7 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
             break;
         Response res;
         bool keep_alive = false;
+        bool head = false;  // a HEAD: the length of the body, not the body
         unsigned version = 11;
         auto start = std::chrono::steady_clock::now();
         std::string route_label = "unmatched", method_label = "OTHER";
@@ -359,61 +360,55 @@ asio::awaitable<void> Gateway::session(Worker& w, tcp::socket socket) {
                 res = serve_ui(method, path, std::string_view(etag.data(), etag.size()));
                 route_label = "/ui/";
                 method_label = method == "HEAD" ? "HEAD" : "GET";
-                metrics_.request(route_label, method_label, res.status, ms_since(start));
-                bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status),
-                                                        version};
-                out.set(bhttp::field::server, "abx-http/" + config_.version);
-                out.set(bhttp::field::content_type, res.content_type);
-                for (auto& [k, v] : res.headers) out.set(k, v);
-                std::size_t length = res.body.size();
-                if (method == "HEAD") res.body.clear();
-                out.body() = std::move(res.body);
-                out.keep_alive(keep_alive);
-                out.prepare_payload();
-                if (method == "HEAD") out.content_length(length);
-                stream.expires_after(30s);
-                co_await bhttp::async_write(stream, out,
-                                            asio::redirect_error(asio::use_awaitable, ec));
-                if (ec || !keep_alive) break;
-                continue;
+                head = method == "HEAD";
+            } else {
+                Match m = match_route(parse_method(method), path);
+                if (m.route) {
+                    route_label = std::string(m.route->pattern);
+                    method_label = std::string(method_name(m.route->method));
+                }
+                if (m.route && m.route->builtin == Builtin::WebSocket &&
+                    beast::websocket::is_upgrade(req)) {
+                    co_await upgrade(w, stream, parser.release(), version, client);
+                    co_return;
+                }
+                ++in_flight_;
+                try {
+                    res = co_await handle(w, req, m, client);
+                } catch (const std::exception& e) {
+                    // A defect of ours, not the client's: a 500, and the connection is closed.
+                    res = error(500, "ABX500",
+                                std::string("internal error in abx-http: ") + e.what());
+                    keep_alive = false;
+                }
+                --in_flight_;
+                if (m.route && m.route->function == "abx.http_assignment" && res.status == 200)
+                    metrics_.decision(ms_since(start));
             }
-            Match m = match_route(parse_method(std::string_view(req.method_string().data(),
-                                                                req.method_string().size())),
-                                  target.substr(0, target.find('?')));
-            if (m.route) {
-                route_label = std::string(m.route->pattern);
-                method_label = std::string(method_name(m.route->method));
-            }
-            if (m.route && m.route->builtin == Builtin::WebSocket &&
-                beast::websocket::is_upgrade(req)) {
-                co_await upgrade(w, stream, parser.release(), version, client);
-                co_return;
-            }
-            ++in_flight_;
-            try {
-                res = co_await handle(w, req, m, client);
-            } catch (const std::exception& e) {
-                // A defect of ours, not the client's: a 500, and the connection is closed.
-                res = error(500, "ABX500", std::string("internal error in abx-http: ") + e.what());
-                keep_alive = false;
-            }
-            --in_flight_;
-            if (m.route && m.route->function == "abx.http_assignment" && res.status == 200)
-                metrics_.decision(ms_since(start));
         }
         metrics_.request(route_label, method_label, res.status, ms_since(start));
-        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-        out.set(bhttp::field::server, "abx-http/" + config_.version);
-        out.set(bhttp::field::content_type, res.content_type);
-        for (auto& [k, v] : res.headers) out.set(k, v);
-        out.body() = std::move(res.body);
-        out.keep_alive(keep_alive);
-        out.prepare_payload();
-        stream.expires_after(30s);
-        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        ec = co_await write_response(stream, std::move(res), version, keep_alive, head);
         if (ec || !keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<error_code> Gateway::write_response(beast::tcp_stream& stream, Response res,
+                                                    unsigned version, bool keep_alive,
+                                                    bool head) const {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "abx-http/" + config_.version);
+    out.set(bhttp::field::content_type, res.content_type);
+    for (auto& [k, v] : res.headers) out.set(k, v);
+    const std::size_t length = res.body.size();
+    if (!head) out.body() = std::move(res.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    if (head) out.content_length(length);
+    error_code ec;
+    stream.expires_after(30s);
+    co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec;
 }
 
 asio::awaitable<void> Gateway::upgrade(Worker& w, beast::tcp_stream& stream, Request req,
@@ -474,17 +469,8 @@ asio::awaitable<void> Gateway::upgrade(Worker& w, beast::tcp_stream& stream, Req
     }
     if (refusal.status != 200) {
         metrics_.request(std::string(route.pattern), "GET", refusal.status, ms_since(start));
-        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(refusal.status),
-                                                version};
-        out.set(bhttp::field::server, "abx-http/" + config_.version);
-        out.set(bhttp::field::content_type, refusal.content_type);
-        for (auto& [k, v] : refusal.headers) out.set(k, v);
-        out.body() = std::move(refusal.body);
-        out.keep_alive(false);
-        out.prepare_payload();
+        co_await write_response(stream, std::move(refusal), version, false, false);
         error_code ec;
-        stream.expires_after(30s);
-        co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
         co_return;
     }

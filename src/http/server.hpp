@@ -57,6 +57,10 @@ class Gateway {
     // HTTP 401 before the upgrade), then the connection is the event loop's WebSocket hub's.
     asio::awaitable<void> upgrade(Worker& w, boost::beast::tcp_stream& stream, Request req,
                                   unsigned version, const std::string& peer);
+    // Writes one response (for a HEAD: the headers and the body's length, without the body).
+    asio::awaitable<boost::system::error_code> write_response(boost::beast::tcp_stream& stream,
+                                                              Response res, unsigned version,
+                                                              bool keep_alive, bool head) const;
     asio::awaitable<Response> handle(Worker& w, Request& req, const Match& m,
                                      const std::string& client);
     Response error(int status, std::string_view code, std::string_view message,
