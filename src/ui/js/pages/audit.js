@@ -1,7 +1,7 @@
 // The audit log with filters, the hash chain's verification, policy denials, and job runs with
 // their failures.
 import {api, can, session} from '../api.js';
-import {empty, errorBox, h, loading, mount, when} from '../dom.js';
+import {empty, errorBox, h, loading, mount, panel, when} from '../dom.js';
 
 const FILTERS = [['experiment', 'Experiment', 'text'], ['actor', 'Actor', 'text'], ['action', 'Action (prefix)', 'text'],
   ['from', 'From', 'datetime-local'], ['to', 'To', 'datetime-local']];
@@ -29,10 +29,8 @@ export async function render(main, {query}) {
   const denials = h('div', {id: 'denials'});
   const jobs = h('div', {id: 'jobs'});
   mount(main, h('h1', {}, 'Audit'),
-    can('audit:read') ? [h('section', {class: 'panel'}, h('h2', {}, 'Chain'), chain),
-      h('section', {class: 'panel'}, h('h2', {}, 'Log'), form, log),
-      h('section', {class: 'panel'}, h('h2', {}, 'Policy denials'), denials)] : null,
-    can('meta:read') ? h('section', {class: 'panel'}, h('h2', {}, 'Jobs'), jobs) : null);
+    can('audit:read') ? [panel('Chain', chain), panel('Log', form, log), panel('Policy denials', denials)] : null,
+    can('meta:read') ? panel('Jobs', jobs) : null);
 
   const params = {};
   for (const [k] of [...FILTERS, ['outcome']]) {

@@ -7,8 +7,6 @@ import {errorBox, h, mount} from '../dom.js';
 import {go, notify} from '../app.js';
 import {clearErrors, field, humanize, metricRow, renumber, showFieldError, variantRow} from './form_parts.js';
 
-const EDITABLE_RUNNING = new Set(['name', 'description', 'targeting', 'coverage', 'metrics', 'winner_policy', 'variants']);
-
 export async function render(main, {code}) {
   let doc = null;
   if (code) {
@@ -27,7 +25,6 @@ export async function render(main, {code}) {
     }
   }
   const draft = !doc || doc.status === 'draft';
-  const locked = (name) => !draft && !EDITABLE_RUNNING.has(name);
   const form = h('form', {class: 'guided', novalidate: true, id: 'experiment-form'});
   const status = h('div', {id: 'form-status', 'aria-live': 'assertive'});
 
@@ -38,7 +35,7 @@ export async function render(main, {code}) {
     value: doc?.code || '', disabled: !!doc}), 'The key applications use (letters, digits, - _ .). Empty: made from the name.');
   const description = field('description', 'Description', h('textarea', {rows: 2, value: doc?.description || ''}),
     'The hypothesis: what should change, and why.');
-  const kind = field('kind', 'Kind', h('select', {disabled: locked('kind')},
+  const kind = field('kind', 'Kind', h('select', {disabled: !draft},  // the kind is fixed once it ran
     h('option', {value: 'ab'}, 'A/B/n test: fixed weights'),
     h('option', {value: 'bandit'}, 'Bandit: Thompson sampling shifts traffic to the best variant')),
     'A bandit needs a primary metric of kind rate.');

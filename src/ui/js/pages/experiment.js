@@ -66,6 +66,9 @@ export async function render(main, {code}) {
         h('dt', {}, 'Winner policy'), h('dd', {}, h('code', {}, JSON.stringify(doc.winner_policy || {})))));
   }
 
+  // The figures of the experiment as it is now: results, charts, eligibility and history.
+  const refreshFigures = () => Promise.all([results.refresh(doc), promotion.refresh(doc)]);
+
   async function lifecycle(action, label, button) {
     if (CONFIRM[action] && !window.confirm(CONFIRM[action])) return;
     mount(actionStatus);
@@ -74,7 +77,7 @@ export async function render(main, {code}) {
       doc = await api('POST', `/api/experiments/${enc(doc.code)}/${action}`);
       notify(`${label}: ${doc.code} is ${doc.status}.`, 'ok');
       drawHead();
-      await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
+      await refreshFigures();
     } catch (e) {
       mount(actionStatus, errorBox(e));
       button.disabled = false;
@@ -90,20 +93,20 @@ export async function render(main, {code}) {
     }
     drawHead();
     drawDocument();
-    await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
+    await refreshFigures();
   }
 
   drawHead();
   drawDocument();
   mount(main, head, actionStatus, results.section, promotion.section, document_);
-  await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
+  await refreshFigures();
 
   const close = subscribe(doc.code, async (msg) => {
     if (msg.type === 'winner') notify(`Live: winner of ${msg.experimentCode} is now ${msg.winnerVariantKey || 'none'}.`, 'ok');
     if (msg.type === 'status') notify(`Live: ${msg.experimentCode} is now ${msg.status}.`, 'ok');
     if (msg.type === 'approval') notify(`Live: promoting ${msg.winnerVariantKey} ${msg.state === 'requested' ? 'waits for approval' : 'was rejected'}.`, 'ok');
     // New figures change the eligibility too; a status or winner change changes everything.
-    if (msg.type === 'results') await Promise.all([results.refresh(doc), promotion.refresh(doc)]);
+    if (msg.type === 'results') await refreshFigures();
     else await reload();
   }, (state, detail) => {
     live.textContent = state === 'live' ? '● live' : `${state}${detail ? `: ${detail}` : ''}`;
